@@ -1,0 +1,136 @@
+"""Callbacks the trainer wires into ``fit()``: sample grids, checkpoints, loss curves."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from mnist_gan.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+from mnist_gan.images import save_grid, save_loss_curves, to_uint8
+
+
+class SampleGridCallback(keras.callbacks.Callback):
+    """Saves a PNG grid of images from one fixed noise batch as training goes.
+
+    A grid is written every ``sample_frequency`` optimizer steps (0: off), every
+    ``every_epochs`` epochs (0: off) and once at the end of training, to
+    ``output_dir/epoch_EEE_step_SSSSSS.png``; the step is the global step (it continues across
+    resumed runs). Because the noise is fixed, successive grids show the same digits improving.
+    """
+
+    def __init__(
+        self,
+        output_dir: str | os.PathLike[str],
+        sample_frequency: int = 100,
+        num_samples: int = 64,
+        seed: int = 1234,
+        every_epochs: int = 0,
+    ) -> None:
+        super().__init__()
+        self.output_dir = Path(output_dir)
+        self.sample_frequency = sample_frequency
+        self.every_epochs = every_epochs
+        self.num_samples = num_samples
+        self.seed = seed
+        self.written: list[Path] = []
+        self._noise: np.ndarray | None = None
+        self._epoch = 0
+        self._last_step = -1
+        self._bucket = 0
+
+    def _global_step(self) -> int:
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def save_now(self) -> Path | None:
+        """Draw the fixed noise batch through the generator and save the grid now."""
+        gan = self.model
+        if self._noise is None:
+            self._noise = np.asarray(
+                gan.sample_noise(self.num_samples, seed=keras.random.SeedGenerator(self.seed))
+            )
+        step = self._global_step()
+        if step == self._last_step:
+            return None
+        images = gan.to_mnist_size(gan.generator(self._noise, training=False))
+        path = self.output_dir / f"epoch_{self._epoch + 1:03d}_step_{step:06d}.png"
+        save_grid(to_uint8(images, gan.pixel_range), path)
+        self.written.append(path)
+        self._last_step = step
+        return path
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._bucket = self._global_step() // max(self.sample_frequency, 1)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self.sample_frequency:
+            return
+        bucket = self._global_step() // self.sample_frequency
+        if bucket > self._bucket:  # crossed a multiple of sample_frequency
+            self._bucket = bucket
+            self.save_now()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.every_epochs and (epoch + 1) % self.every_epochs == 0:
+            self.save_now()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.save_now()
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """After every epoch: append the epoch's logs to ``history`` and write a checkpoint.
+
+    Keeps the newest ``keep`` checkpoints in ``folder``; older ones are removed only after the
+    new one is safely on disk. ``meta()`` supplies the run settings stored beside the weights.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        history: dict[str, list[float]],
+        meta: Callable[[], dict[str, Any]],
+        keep: int = 3,
+    ) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.history = history
+        self.meta = meta
+        self.keep = keep
+        self.latest: Path | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        meta = dict(self.meta(), history=self.history)
+        self.latest = save_checkpoint(
+            self.model, checkpoint_path(self.folder, epoch + 1), epoch + 1, meta
+        )
+        for _, old in list_checkpoints(self.folder)[: -self.keep]:
+            old.unlink(missing_ok=True)
+        history_file = self.folder.parent / "history.json"
+        tmp = history_file.with_name(history_file.name + ".tmp")
+        tmp.write_text(json.dumps(self.history, indent=1))
+        os.replace(tmp, history_file)
+
+
+class LossCurveCallback(keras.callbacks.Callback):
+    """At the end of training, plot the whole run's per-epoch losses to ``path``."""
+
+    def __init__(self, path: str | os.PathLike[str], history: dict[str, list[float]]) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.history = history
+        self.written: Path | None = None
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.history.get("d_loss"):
+            self.written = save_loss_curves(self.history, self.path)

@@ -1,0 +1,165 @@
+"""Training settings: one dataclass, and the table of presets that fill it.
+
+A preset is a row of settings (data, not a class). Its architecture comes from
+``mnist_gan.models.BUILDERS[preset]``; everything else here is a default the user may override.
+The pixel range, the noise distribution and the generator's output activation travel together:
+``pixel_range`` is both the range real images are scaled to and the range of the generator's
+output, so sampling, saving and evaluation can never disagree about them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from mnist_gan.errors import MNISTGANError
+
+NOISE_KINDS = ("normal", "uniform")
+
+
+@dataclass
+class GANConfig:
+    """Every setting of a training run. Build one with :func:`make_config`."""
+
+    preset: str = "dcgan"
+    # -- model --
+    latent_dim: int = 100  # size of z
+    noise: str = "normal"  # "normal": N(0, 1); "uniform": U(-1, 1)
+    pixel_range: tuple[float, float] = (-1.0, 1.0)  # real data scaled here; generator outputs here
+    image_size: int = 28  # side the networks work at; grids and .npy exports are always 28x28
+    # -- optimisation (TTUR: the two learning rates are independent) --
+    batch_size: int = 100
+    epochs: int = 50
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-5
+    lr_decay_rate: float = 0.96  # multiply both LRs by this every lr_decay_steps (1.0 = constant)
+    lr_decay_steps: int = 1000
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    d_loss_reduction: str = "sum"  # "sum": loss(real) + loss(fake); "mean": their average
+    # -- run --
+    seed: int | None = None  # an int fixes init, noise and data order; None draws one per run
+    output_dir: str = "outputs"
+    limit: int | None = None  # train on the first N images only (quick runs)
+    sample_frequency: int = 100  # steps between sample grids (0: only at epoch ends)
+    sample_every_epochs: int = 0  # also a grid every N epochs (0: off)
+    keep_checkpoints: int = 3  # newest per-epoch checkpoints kept on disk
+    data_path: str | None = None  # .npz or IDX folder; None: $MNIST_GAN_DATA, caches, mirror
+    steps_per_execution: int = 1
+    jit_compile: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # preset-specific builder options
+
+    def validate(self) -> GANConfig:
+        """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit."""
+        from mnist_gan.models import BUILDERS
+
+        if self.preset not in PRESETS or self.preset not in BUILDERS:
+            raise MNISTGANError(
+                f"unknown preset {self.preset!r}; choose one of: {', '.join(PRESETS)}"
+            )
+        positive_ints = (
+            "latent_dim",
+            "batch_size",
+            "epochs",
+            "lr_decay_steps",
+            "keep_checkpoints",
+            "steps_per_execution",
+            "image_size",
+        )
+        for name in positive_ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise MNISTGANError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("g_learning_rate", "d_learning_rate"):
+            value = getattr(self, name)
+            if not _is_number(value) or not value > 0 or not math.isfinite(value):
+                raise MNISTGANError(f"{name} must be a positive number, got {value!r}")
+        if not _is_number(self.lr_decay_rate) or not 0 < self.lr_decay_rate <= 1:
+            raise MNISTGANError(f"lr_decay_rate must be in (0, 1], got {self.lr_decay_rate!r}")
+        for name in ("beta_1", "beta_2"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value < 1:
+                raise MNISTGANError(f"{name} must be in [0, 1), got {value!r}")
+        if self.noise not in NOISE_KINDS:
+            raise MNISTGANError(f"noise must be one of {NOISE_KINDS}, got {self.noise!r}")
+        if self.d_loss_reduction not in ("sum", "mean"):
+            raise MNISTGANError(
+                f"d_loss_reduction must be 'sum' or 'mean', got {self.d_loss_reduction!r}"
+            )
+        low, high = self.pixel_range
+        if not low < high:
+            raise MNISTGANError(f"pixel_range must be (low, high) with low < high, got {low, high}")
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit <= 0):
+            raise MNISTGANError(f"limit must be a positive integer or None, got {self.limit!r}")
+        for name in ("sample_frequency", "sample_every_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise MNISTGANError(f"{name} must be an integer >= 0, got {value!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+            raise MNISTGANError(f"seed must be a non-negative integer or None, got {self.seed!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every setting."""
+        data = dataclasses.asdict(self)
+        data["pixel_range"] = list(self.pixel_range)
+        return data
+
+    def to_json(self) -> str:
+        """The settings as indented JSON (written beside each run)."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# Each preset: where the design comes from, then the settings it fixes. Keys are GANConfig fields.
+PRESETS: dict[str, dict[str, Any]] = {
+    "dcgan": {
+        "description": "DCGAN 3x3x112 -> 28x28, TTUR 10:1 with LR decay (the default)",
+        "origin": "Keras/TF DCGAN-on-MNIST notebooks (3x3x112 projection, 5x5 transposed convs)",
+        "settings": {},  # the GANConfig defaults are this design
+    },
+}
+
+
+def make_config(preset: str = "dcgan", **overrides: Any) -> GANConfig:
+    """Settings for ``preset`` with ``overrides`` applied on top, validated.
+
+    Raises :class:`MNISTGANError` for an unknown preset, an unknown setting name or a bad value.
+    ``None`` overrides are ignored, so CLI flags left unset keep the preset's default.
+    """
+    if preset not in PRESETS:
+        raise MNISTGANError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    known = {f.name for f in dataclasses.fields(GANConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise MNISTGANError(
+            f"unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = dict(PRESETS[preset]["settings"])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "pixel_range" in values:
+        values["pixel_range"] = tuple(float(v) for v in values["pixel_range"])
+    return GANConfig(preset=preset, **values).validate()
+
+
+def presets_table() -> str:
+    """A plain-text table of the presets and their main defaults (``mnist-gan presets``)."""
+    header = (
+        f"{'preset':<10} {'batch':>5} {'epochs':>6} {'g_lr':>8} {'d_lr':>8} {'noise':<8} "
+        "pixels   description"
+    )
+    rows = [header, "-" * len(header)]
+    for name, preset in PRESETS.items():
+        c = make_config(name)
+        low, high = c.pixel_range
+        rows.append(
+            f"{name:<10} {c.batch_size:>5} {c.epochs:>6} {c.g_learning_rate:>8.0e} "
+            f"{c.d_learning_rate:>8.0e} {c.noise:<8} [{low:g},{high:g}]   {preset['description']}"
+        )
+    return "\n".join(rows)

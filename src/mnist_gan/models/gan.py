@@ -1,0 +1,312 @@
+"""MNISTGAN: a generator and a discriminator trained with one ``fit()``.
+
+The adversarial update lives in :meth:`MNISTGAN.train_step` and reads in one screen:
+a discriminator step on real (label 1) and generated (label 0) images, then a generator
+step that labels fresh fakes as real and changes only the generator's weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnist_gan.config import GANConfig, make_config
+from mnist_gan.errors import MNISTGANError
+
+MNIST_SIDE = 28
+
+
+def make_optimizer(
+    learning_rate: float, decay_rate: float, decay_steps: int, beta_1: float, beta_2: float
+) -> keras.optimizers.Adam:
+    """Adam whose learning rate is multiplied by ``decay_rate`` every ``decay_steps`` steps.
+
+    The schedule is ``ExponentialDecay(..., staircase=True)`` and is driven by the optimizer's
+    own ``iterations`` counter, which advances once per ``apply_gradients`` call, i.e. once per
+    training batch for each of the two optimizers (both counters stay equal). Staircase means the
+    rate is constant within each block of ``decay_steps`` steps and drops by ``decay_rate`` at
+    each block boundary. ``decay_rate=1`` gives a constant rate.
+    """
+    lr: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
+    if decay_rate < 1.0:
+        lr = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, decay_steps=decay_steps, decay_rate=decay_rate, staircase=True
+        )
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
+
+
+def make_optimizers(config: GANConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
+    """The (generator, discriminator) optimizers a config asks for (TTUR: separate rates)."""
+    g_opt = make_optimizer(
+        config.g_learning_rate,
+        config.lr_decay_rate,
+        config.lr_decay_steps,
+        config.beta_1,
+        config.beta_2,
+    )
+    d_opt = make_optimizer(
+        config.d_learning_rate,
+        config.lr_decay_rate,
+        config.lr_decay_steps,
+        config.beta_1,
+        config.beta_2,
+    )
+    return g_opt, d_opt
+
+
+@keras.saving.register_keras_serializable(package="mnist_gan")
+class MNISTGAN(keras.Model):
+    """A GAN on MNIST whose ``fit()`` runs the adversarial update.
+
+    Args:
+        latent_dim: size of the noise vector z.
+        generator: a model mapping ``(batch, latent_dim)`` to images; built from ``preset``
+            when None.
+        discriminator: a model mapping images to ``(batch, 1)`` logits; built when None.
+        preset: name of the design in ``mnist_gan.config.PRESETS`` (used for the default
+            networks and the default optimizers of :meth:`compile`).
+        noise: ``"normal"`` (N(0, 1)) or ``"uniform"`` (U(-1, 1)) noise for z.
+        pixel_range: the range of generated images and the range real images are scaled to.
+        image_size: side length the discriminator sees; real batches are resized to it.
+        d_loss_reduction: ``"sum"`` (loss on real + loss on fake) or ``"mean"`` (their average).
+        seed: seed of the noise stream used by ``train_step`` (None: random).
+
+    ``call(z)`` returns images, so ``gan.predict(z)`` works.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        generator: keras.Model | None = None,
+        discriminator: keras.Model | None = None,
+        *,
+        preset: str = "dcgan",
+        noise: str | None = None,
+        pixel_range: tuple[float, float] | list[float] | None = None,
+        image_size: int | None = None,
+        d_loss_reduction: str | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        config = make_config(
+            preset,
+            latent_dim=latent_dim,
+            noise=noise,
+            pixel_range=pixel_range,
+            image_size=image_size,
+            d_loss_reduction=d_loss_reduction,
+        )
+        self.config = config
+        self.latent_dim = config.latent_dim
+        self.preset = preset
+        self.noise = config.noise
+        self.pixel_range = tuple(config.pixel_range)
+        self.image_size = config.image_size
+        self.d_loss_reduction = config.d_loss_reduction
+        self.seed = seed
+        if generator is None or discriminator is None:
+            from mnist_gan.models import build_networks
+
+            built_g, built_d = build_networks(config)
+            generator = built_g if generator is None else generator
+            discriminator = built_d if discriminator is None else discriminator
+        self.generator = generator
+        self.discriminator = discriminator
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.real_acc_tracker = keras.metrics.Mean(name="d_acc_real")
+        self.fake_acc_tracker = keras.metrics.Mean(name="d_acc_fake")
+        self.g_optimizer: keras.optimizers.Optimizer | None = None
+        self.d_optimizer: keras.optimizers.Optimizer | None = None
+        self.loss_fn: keras.losses.Loss | None = None
+        self.built = True
+
+    # ------------------------------------------------------------------ training setup
+    def compile(
+        self,
+        g_optimizer: keras.optimizers.Optimizer | None = None,
+        d_optimizer: keras.optimizers.Optimizer | None = None,
+        loss_fn: keras.losses.Loss | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Set the two optimizers and the loss; the rest (``steps_per_execution``,
+        ``jit_compile``, ...) goes to ``keras.Model.compile``.
+
+        With no arguments, uses the preset's training setup; for ``dcgan``: Adam(beta_1=0.5,
+        beta_2=0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied by 0.96 every
+        1000 steps (see :func:`make_optimizer` for the step counter), and binary cross-entropy
+        on logits.
+        """
+        if g_optimizer is None or d_optimizer is None:
+            default_g, default_d = make_optimizers(make_config(self.preset))
+            g_optimizer = default_g if g_optimizer is None else g_optimizer
+            d_optimizer = default_d if d_optimizer is None else d_optimizer
+        kwargs.setdefault("jit_compile", False)
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.loss_fn = loss_fn or keras.losses.BinaryCrossentropy(from_logits=True)
+        # Build optimizer state now so a checkpoint can be restored before the first step.
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        """The loss/accuracy trackers; listed here so Keras resets them every epoch."""
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.real_acc_tracker,
+            self.fake_acc_tracker,
+        ]
+
+    # ------------------------------------------------------------------ the GAN step
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One adversarial update on a batch of real images (labels, if any, are ignored)."""
+        if self.g_optimizer is None:
+            raise MNISTGANError("call gan.compile() before gan.fit()")
+        real = self.prepare_real_images(data)
+        batch_size = tf.shape(real)[0]
+        ones = tf.ones((batch_size, 1))
+        zeros = tf.zeros((batch_size, 1))
+
+        # Discriminator: real -> 1, fake -> 0. Generator weights are not touched here.
+        z = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = self.loss_fn(ones, real_logits) + self.loss_fn(zeros, fake_logits)
+            if self.d_loss_reduction == "mean":
+                d_loss = d_loss / 2.0
+        d_lr = self.d_optimizer.learning_rate
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+
+        # Generator: fresh fakes labelled real; only generator weights change.
+        z = self.sample_noise(batch_size)
+        with tf.GradientTape() as tape:
+            g_logits = self.discriminator(self.generator(z, training=True), training=True)
+            g_loss = self.loss_fn(ones, g_logits)
+        g_lr = self.g_optimizer.learning_rate
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        self.real_acc_tracker.update_state(tf.reduce_mean(tf.cast(real_logits > 0, "float32")))
+        self.fake_acc_tracker.update_state(tf.reduce_mean(tf.cast(fake_logits < 0, "float32")))
+        logs = {m.name: m.result() for m in self.metrics}
+        logs["g_lr"] = tf.cast(g_lr, "float32")
+        logs["d_lr"] = tf.cast(d_lr, "float32")
+        return logs
+
+    # ------------------------------------------------------------------ data and noise
+    def prepare_real_images(self, data: Any) -> tf.Tensor:
+        """Turn a batch (images, or (images, labels)) into float32 ``(B, S, S, 1)`` in range.
+
+        uint8/integer pixels are scaled from [0, 255] to ``pixel_range``; float input is taken
+        as already scaled (cast to float32, so float64 numpy data works). Accepts
+        ``(B, 28, 28)``, ``(B, 28, 28, 1)`` or flat ``(B, 784)``; resizes to ``image_size``.
+        """
+        if isinstance(data, tuple | list):
+            data = data[0]
+        x = tf.convert_to_tensor(data)
+        integer_input = x.dtype.is_integer
+        x = tf.cast(x, "float32")
+        if integer_input:
+            low, high = self.pixel_range
+            x = x / 255.0 * (high - low) + low
+        shape = x.shape
+        if shape.rank == 2 and shape[-1] == MNIST_SIDE * MNIST_SIDE:
+            x = tf.reshape(x, (-1, MNIST_SIDE, MNIST_SIDE, 1))
+        elif shape.rank == 3:
+            x = x[..., None]
+        side = x.shape[1]
+        if (
+            x.shape.rank != 4
+            or x.shape[-1] != 1
+            or x.shape[1] != x.shape[2]
+            or side not in (MNIST_SIDE, self.image_size)
+        ):
+            raise MNISTGANError(
+                f"MNISTGAN expects grayscale images shaped (batch, 28, 28), (batch, 28, 28, 1) "
+                f"or (batch, 784); got a batch shaped {tuple(shape)}"
+            )
+        if side != self.image_size:
+            x = tf.image.resize(x, (self.image_size, self.image_size), method="bilinear")
+        return x
+
+    def sample_noise(
+        self, num: int | tf.Tensor, seed: keras.random.SeedGenerator | int | None = None
+    ) -> tf.Tensor:
+        """Noise z of shape ``(num, latent_dim)`` from this model's distribution."""
+        seed = self.seed_generator if seed is None else seed
+        shape = (num, self.latent_dim)
+        if self.noise == "uniform":
+            return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
+        return keras.random.normal(shape, seed=seed)
+
+    def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
+        """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)``."""
+        return self.generator(inputs, training=training)
+
+    def generate(
+        self, num_samples: int = 25, seed: int | None = None, batch_size: int = 1000
+    ) -> np.ndarray:
+        """``num_samples`` generated images as float32 ``(N, 28, 28, 1)`` in ``pixel_range``.
+
+        A given ``seed`` makes the result reproducible and leaves the training noise stream
+        alone; None draws from a fresh random stream. Images from a preset that works at
+        another size are resized to 28x28, so every consumer sees MNIST-shaped data.
+        """
+        if not isinstance(num_samples, int) or num_samples <= 0:
+            raise MNISTGANError(f"num_samples must be a positive integer, got {num_samples!r}")
+        stream = keras.random.SeedGenerator(seed)
+        chunks = []
+        for start in range(0, num_samples, batch_size):
+            n = min(batch_size, num_samples - start)
+            images = self.generator(self.sample_noise(n, seed=stream), training=False)
+            chunks.append(self.to_mnist_size(images))
+        return np.concatenate(chunks, axis=0).astype("float32")
+
+    def to_mnist_size(self, images: Any) -> np.ndarray:
+        """Resize ``(B, S, S, 1)`` images to 28x28 (no-op at 28), clipped to ``pixel_range``."""
+        images = tf.convert_to_tensor(images, dtype="float32")
+        if images.shape[1] != MNIST_SIDE:
+            images = tf.image.resize(images, (MNIST_SIDE, MNIST_SIDE), method="area")
+        low, high = self.pixel_range
+        return tf.clip_by_value(images, low, high).numpy()
+
+    # ------------------------------------------------------------------ serialisation
+    def get_config(self) -> dict[str, Any]:
+        """Every ``__init__`` argument, with both networks serialised."""
+        return {
+            "latent_dim": self.latent_dim,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "preset": self.preset,
+            "noise": self.noise,
+            "pixel_range": list(self.pixel_range),
+            "image_size": self.image_size,
+            "d_loss_reduction": self.d_loss_reduction,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> MNISTGAN:
+        """Rebuild from :meth:`get_config` output (used by ``keras.models.load_model``)."""
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+    def get_compile_config(self) -> None:
+        """Optimizers belong to training checkpoints, not to the ``.keras`` inference file."""
+        return None
