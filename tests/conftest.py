@@ -1,0 +1,37 @@
+"""Shared fixtures: tiny synthetic MNIST-shaped data, quiet TensorFlow."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def synthetic_digits(n: int, seed: int = 0) -> np.ndarray:
+    """uint8 (n, 28, 28) images: a bright blob at a random place on black, MNIST-like stats."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    cy, cx = rng.integers(8, 20, (2, n, 1, 1))
+    blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 18.0)
+    return (255 * blob).astype(np.uint8)
+
+
+@pytest.fixture
+def tiny_images() -> np.ndarray:
+    return synthetic_digits(96)
+
+
+@pytest.fixture
+def tiny_npz(tmp_path):
+    """A keras-format mnist.npz with 120 train and 40 test synthetic images."""
+    path = tmp_path / "tiny_mnist.npz"
+    rng = np.random.default_rng(1)
+    np.savez(
+        path,
+        x_train=synthetic_digits(120, 1),
+        y_train=rng.integers(0, 10, 120).astype(np.uint8),
+        x_test=synthetic_digits(40, 2),
+        y_test=rng.integers(0, 10, 40).astype(np.uint8),
+    )
+    return path

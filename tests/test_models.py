@@ -1,0 +1,194 @@
+"""The default DCGAN: layer tables pinned, MNISTGAN behaviour, save/load."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mnist_gan import MNISTGAN, MNISTGANError, make_optimizer
+from mnist_gan.models import build_dcgan_discriminator, build_dcgan_generator
+
+
+def layer_table(model):
+    return [(layer.name, tuple(layer.output.shape), layer.count_params()) for layer in model.layers]
+
+
+def test_generator_layer_table():
+    assert layer_table(build_dcgan_generator()) == [
+        ("z", (None, 100), 0),
+        ("project", (None, 1008), 101_808),
+        ("reshape", (None, 3, 3, 112), 0),
+        ("deconv1", (None, 7, 7, 56), 156_856),
+        ("bn1", (None, 7, 7, 56), 224),
+        ("lrelu1", (None, 7, 7, 56), 0),
+        ("deconv2", (None, 14, 14, 28), 39_228),
+        ("bn2", (None, 14, 14, 28), 112),
+        ("lrelu2", (None, 14, 14, 28), 0),
+        ("deconv3", (None, 28, 28, 1), 701),
+        ("image", (None, 28, 28, 1), 0),
+    ]
+    assert build_dcgan_generator().count_params() == 298_929
+
+
+def test_discriminator_layer_table():
+    assert layer_table(build_dcgan_discriminator()) == [
+        ("image", (None, 28, 28, 1), 0),
+        ("conv1", (None, 14, 14, 64), 1_664),
+        ("lrelu1", (None, 14, 14, 64), 0),
+        ("drop1", (None, 14, 14, 64), 0),
+        ("conv2", (None, 7, 7, 128), 204_928),
+        ("lrelu2", (None, 7, 7, 128), 0),
+        ("drop2", (None, 7, 7, 128), 0),
+        ("flatten", (None, 6272), 0),
+        ("logit", (None, 1), 6_273),
+    ]
+    assert build_dcgan_discriminator().count_params() == 212_865
+
+
+def test_call_and_predict_return_images():
+    gan = MNISTGAN()
+    z = np.random.default_rng(0).normal(size=(3, 100)).astype("float32")
+    images = gan.predict(z, verbose=0)
+    assert images.shape == (3, 28, 28, 1)
+    assert images.min() >= -1 and images.max() <= 1
+    np.testing.assert_allclose(images, gan(z), atol=1e-6)
+
+
+def test_default_compile_is_the_designs_setup():
+    gan = MNISTGAN()
+    gan.compile()
+    for opt, lr in ((gan.g_optimizer, 2e-4), (gan.d_optimizer, 2e-5)):
+        assert isinstance(opt, keras.optimizers.Adam)
+        assert opt.beta_1 == 0.5 and opt.beta_2 == 0.999
+        schedule = opt._learning_rate
+        assert isinstance(schedule, keras.optimizers.schedules.ExponentialDecay)
+        assert schedule.decay_steps == 1000 and schedule.decay_rate == 0.96 and schedule.staircase
+        assert float(schedule(0)) == pytest.approx(lr)
+    assert isinstance(gan.loss_fn, keras.losses.BinaryCrossentropy)
+    assert gan.loss_fn.get_config()["from_logits"]
+
+
+def test_learning_rate_schedule_is_staircase_on_optimizer_steps():
+    opt = make_optimizer(2e-4, 0.96, 1000, 0.5, 0.999)
+    schedule = opt._learning_rate
+    assert float(schedule(999)) == pytest.approx(2e-4)
+    assert float(schedule(1000)) == pytest.approx(2e-4 * 0.96)
+    assert float(schedule(2500)) == pytest.approx(2e-4 * 0.96**2)
+
+
+def test_fit_reports_tracker_metrics_and_learning_rates(tiny_images):
+    gan = MNISTGAN(seed=0)
+    gan.compile()
+    history = gan.fit(tiny_images, batch_size=32, epochs=1, verbose=0)
+    assert set(history.history) == {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "g_lr", "d_lr"}
+    assert [m.name for m in gan.metrics] == ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
+    assert history.history["g_lr"][0] == pytest.approx(2e-4)
+    assert history.history["d_lr"][0] == pytest.approx(2e-5)
+    for key in ("d_acc_real", "d_acc_fake"):
+        assert 0.0 <= history.history[key][0] <= 1.0
+    assert int(gan.g_optimizer.iterations) == int(gan.d_optimizer.iterations) == 3
+
+
+def _weights(model):
+    return [w.numpy().copy() for w in model.trainable_weights]
+
+
+def _changed(before, model):
+    return any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+
+
+def test_generator_step_changes_only_generator_weights(tiny_images):
+    # Discriminator LR 0: any change of discriminator weights would come from the G step.
+    gan = MNISTGAN(seed=0)
+    gan.compile(d_optimizer=keras.optimizers.SGD(0.0), g_optimizer=keras.optimizers.Adam(1e-3))
+    d_before, g_before = _weights(gan.discriminator), _weights(gan.generator)
+    gan.fit(tiny_images[:32], batch_size=32, epochs=1, verbose=0)
+    assert not _changed(d_before, gan.discriminator)
+    assert _changed(g_before, gan.generator)
+
+
+def test_discriminator_step_changes_only_discriminator_weights(tiny_images):
+    gan = MNISTGAN(seed=0)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.Adam(1e-3))
+    d_before, g_before = _weights(gan.discriminator), _weights(gan.generator)
+    gan.fit(tiny_images[:32], batch_size=32, epochs=1, verbose=0)
+    assert _changed(d_before, gan.discriminator)
+    assert not _changed(g_before, gan.generator)
+
+
+def test_discriminator_learns_real_from_fake(tiny_images):
+    gan = MNISTGAN(seed=0)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.Adam(2e-3))
+    history = gan.fit(tiny_images, batch_size=32, epochs=4, verbose=0)
+    assert history.history["d_loss"][-1] < history.history["d_loss"][0]
+    assert history.history["d_acc_real"][-1] > 0.9 and history.history["d_acc_fake"][-1] > 0.9
+
+
+@pytest.mark.parametrize(
+    "make_batch",
+    [
+        lambda x: x,  # uint8 (N, 28, 28)
+        lambda x: (x.astype("float64") - 127.5) / 127.5,  # float64, already scaled
+        lambda x: (x[..., None], np.zeros(len(x), "int64")),  # (images, labels)
+        lambda x: x.reshape(len(x), 784),  # flat
+    ],
+    ids=["uint8", "float64", "with-labels", "flat"],
+)
+def test_train_step_accepts_common_batch_forms(tiny_images, make_batch):
+    gan = MNISTGAN(seed=0)
+    gan.compile()
+    data = make_batch(tiny_images[:16])
+    batch = tuple(map(tf.constant, data)) if isinstance(data, tuple) else tf.constant(data)
+    logs = gan.train_step(batch)
+    assert np.isfinite(float(logs["d_loss"])) and np.isfinite(float(logs["g_loss"]))
+
+
+def test_uint8_and_prescaled_float_batches_are_the_same_images(tiny_images):
+    gan = MNISTGAN()
+    from_uint8 = gan.prepare_real_images(tiny_images[:4])
+    from_float = gan.prepare_real_images((tiny_images[:4].astype("float64") - 127.5) / 127.5)
+    np.testing.assert_allclose(from_uint8, from_float, atol=1e-6)
+    assert from_uint8.shape == (4, 28, 28, 1) and from_uint8.dtype == tf.float32
+
+
+def test_wrong_image_shape_is_a_clear_error():
+    gan = MNISTGAN()
+    gan.compile()
+    with pytest.raises(MNISTGANError, match=r"expects grayscale images shaped .*got .*32, 32, 3"):
+        gan.fit(np.zeros((8, 32, 32, 3), "uint8"), batch_size=4, epochs=1, verbose=0)
+
+
+def test_save_and_load_give_identical_generator_outputs(tmp_path, tiny_images):
+    gan = MNISTGAN(seed=0)
+    gan.compile()
+    gan.fit(tiny_images[:32], batch_size=16, epochs=1, verbose=0)  # BN statistics move
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, MNISTGAN)
+    assert loaded.get_config()["latent_dim"] == 100 and loaded.pixel_range == (-1.0, 1.0)
+    z = np.random.default_rng(3).normal(size=(8, 100)).astype("float32")
+    np.testing.assert_array_equal(loaded.predict(z, verbose=0), gan.predict(z, verbose=0))
+    np.testing.assert_array_equal(loaded.generate(8, seed=5), gan.generate(8, seed=5))
+
+
+def test_config_round_trip_keeps_every_argument():
+    gan = MNISTGAN(latent_dim=16, noise="uniform", seed=7, d_loss_reduction="mean")
+    clone = MNISTGAN.from_config(gan.get_config())
+    for key in ("latent_dim", "noise", "seed", "d_loss_reduction", "pixel_range", "preset"):
+        assert clone.get_config()[key] == gan.get_config()[key]
+    assert clone.generator.input_shape == (None, 16)
+
+
+def test_generate_is_reproducible_with_a_seed():
+    gan = MNISTGAN()
+    a, b = gan.generate(5, seed=1), gan.generate(5, seed=1)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (5, 28, 28, 1) and a.dtype == np.float32
+    assert not np.array_equal(a, gan.generate(5, seed=2))
+
+
+@pytest.mark.parametrize("bad", [{"latent_dim": 0}, {"latent_dim": -3}, {"noise": "cauchy"}])
+def test_bad_model_arguments_are_clear_errors(bad):
+    with pytest.raises(MNISTGANError):
+        MNISTGAN(**bad)

@@ -1,0 +1,130 @@
+"""GANTrainer: outputs, exact resume, atomic checkpoints, clear errors that keep earlier work."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mnist_gan import MNISTGANError, checkpoint
+from mnist_gan.checkpoint import list_checkpoints
+from mnist_gan.trainer import GANTrainer, train_gan
+
+FAST = {"batch_size": 40, "sample_frequency": 2}
+
+
+def make_trainer(output_dir, images, **overrides):
+    trainer = GANTrainer(output_dir=output_dir, **{**FAST, "seed": 11, **overrides})
+    trainer.load_data(images)
+    return trainer
+
+
+def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images, capsys):
+    trainer = make_trainer(tmp_path / "run", tiny_images, epochs=2)
+    history = trainer.train(verbose=0)
+    out = tmp_path / "run"
+    grids = sorted(p.name for p in (out / "generated_samples").glob("*.png"))
+    # 3 steps per epoch (96 images / 40): grids at steps 2, 4, 6 (6 is also the end).
+    assert grids == ["epoch_001_step_000002.png", "epoch_002_step_000004.png",
+                     "epoch_002_step_000006.png"]
+    assert [e for e, _ in list_checkpoints(out / "checkpoints")] == [1, 2]
+    assert (out / "loss_curves.png").stat().st_size > 1000
+    assert (out / "model.keras").is_file()
+    assert json.loads((out / "config.json").read_text())["batch_size"] == 40
+    assert len(history.history["d_loss"]) == 2
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("Done: 2 epoch(s) in ") and "images/s" in summary
+    samples = trainer.generate_samples(7)
+    assert samples.shape == (7, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
+
+
+def test_resume_gives_the_same_weights_as_one_run(tmp_path, tiny_images):
+    tf.config.experimental.enable_op_determinism()
+    straight = make_trainer(tmp_path / "a", tiny_images, epochs=2)
+    straight.train(verbose=0)
+    first = make_trainer(tmp_path / "b", tiny_images, epochs=1)
+    first.train(verbose=0)
+    resumed = make_trainer(tmp_path / "b", tiny_images, epochs=2)
+    resumed.train(verbose=0)
+    assert resumed.completed_epochs == 2
+    for a, b in zip(straight.gan.variables, resumed.gan.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    for a, b in zip(straight.gan.g_optimizer.variables, resumed.gan.g_optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    assert straight.history == resumed.history
+    assert int(resumed.gan.d_optimizer.iterations) == 6
+
+
+def test_nothing_to_do_when_already_trained(tmp_path, tiny_images, capsys):
+    make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
+    before = (tmp_path / "r" / "model.keras").stat().st_mtime_ns
+    make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
+    assert "Nothing to train" in capsys.readouterr().out
+    assert (tmp_path / "r" / "model.keras").stat().st_mtime_ns == before
+
+
+def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tiny_images,
+                                                                    monkeypatch):
+    make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
+    good = list_checkpoints(tmp_path / "r" / "checkpoints")
+    real_savez = np.savez
+
+    def crash_midway(handle, **arrays):
+        real_savez(handle, **dict(list(arrays.items())[:3]))  # a partial file hits the disk
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint.np, "savez", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        make_trainer(tmp_path / "r", tiny_images, epochs=2).train(verbose=0)
+    monkeypatch.undo()
+    assert list_checkpoints(tmp_path / "r" / "checkpoints") == good
+    # ...and the run resumes from it.
+    resumed = make_trainer(tmp_path / "r", tiny_images, epochs=2)
+    resumed.train(verbose=0)
+    assert resumed.completed_epochs == 2
+
+
+def test_incompatible_run_in_output_dir_is_refused_and_kept(tmp_path, tiny_images):
+    make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
+    files = {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    with pytest.raises(MNISTGANError, match="latent_dim=100.*latent_dim=64"):
+        make_trainer(tmp_path / "r", tiny_images, epochs=2, latent_dim=64).train(verbose=0)
+    assert {p: p.read_bytes() for p in (tmp_path / "r").rglob("*") if p.is_file()} == files
+
+
+def test_unwritable_output_dir_is_a_clear_error(tmp_path, tiny_images):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(MNISTGANError, match="not writable"):
+        make_trainer(blocker / "run", tiny_images, epochs=1).train(verbose=0)
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"g_learning_rate": 0},
+        {"d_learning_rate": -1e-4},
+        {"batch_size": 0},
+        {"batch_size": -5},
+        {"epochs": 0},
+        {"latent_dim": -1},
+        {"preset": "nope"},
+        {"unknown_setting": 1},
+    ],
+)
+def test_bad_settings_are_clear_errors(bad):
+    with pytest.raises(MNISTGANError):
+        GANTrainer(**bad)
+
+
+def test_wrongly_shaped_training_images_are_a_clear_error():
+    with pytest.raises(MNISTGANError, match=r"\(N, 28, 28\)"):
+        GANTrainer().load_data(np.zeros((10, 32, 32), np.uint8))
+
+
+def test_limit_and_train_gan(tmp_path, tiny_npz):
+    trainer = train_gan(epochs=1, data_path=str(tiny_npz), limit=50, output_dir=tmp_path / "t",
+                        batch_size=25)
+    assert len(trainer.train_images) == 50
+    assert int(trainer.gan.g_optimizer.iterations) == 2
