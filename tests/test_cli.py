@@ -17,11 +17,30 @@ def trained_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     data = folder / "tiny.npz"
     x = synthetic_digits(80)
-    np.savez(data, x_train=x, y_train=np.zeros(80, np.uint8), x_test=x[:10],
-             y_test=np.zeros(10, np.uint8))
+    np.savez(
+        data,
+        x_train=x,
+        y_train=np.zeros(80, np.uint8),
+        x_test=x[:10],
+        y_test=np.zeros(10, np.uint8),
+    )
     out = folder / "run"
-    status = main(["train", "--epochs", "1", "--data", str(data), "--output-dir", str(out),
-                   "--batch-size", "40", "--seed", "1", "--quiet"])
+    status = main(
+        [
+            "train",
+            "--epochs",
+            "1",
+            "--data",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--batch-size",
+            "40",
+            "--seed",
+            "1",
+            "--quiet",
+        ]
+    )
     assert status == 0
     return out
 
@@ -38,8 +57,18 @@ def test_sample_npy_is_uint8_28x28(trained_dir, tmp_path):
     samples = np.load(out)
     assert samples.shape == (30, 28, 28) and samples.dtype == np.uint8
     again = tmp_path / "again.npy"
-    main(["sample", str(trained_dir / "model.keras"), "--num", "30", "--out", str(again),
-          "--seed", "3"])
+    main(
+        [
+            "sample",
+            str(trained_dir / "model.keras"),
+            "--num",
+            "30",
+            "--out",
+            str(again),
+            "--seed",
+            "3",
+        ]
+    )
     np.testing.assert_array_equal(np.load(again), samples)
 
 
@@ -74,8 +103,10 @@ def test_sample_refuses_to_overwrite(trained_dir, tmp_path, capsys):
         (["train", "--epochs", "-2"], "epochs must be a positive integer"),
         (["train", "--latent-dim", "0"], "latent_dim must be a positive integer"),
         (["train", "--preset", "nope"], "unknown preset"),
-        (["train", "--data", "/nonexistent/mnist.npz", "--output-dir", "{tmp}/o"],
-         "does not exist"),
+        (
+            ["train", "--data", "/nonexistent/mnist.npz", "--output-dir", "{tmp}/o"],
+            "does not exist",
+        ),
         (["sample", "{tmp}/not-a-model.keras", "--out", "{tmp}/s.npy"], "not a saved mnist-gan"),
         (["sample", "{tmp}", "--out", "{tmp}/s.npy"], "neither model.keras nor"),
         (["sample", "{tmp}/x.keras", "--out", "{tmp}/s.jpg"], "must end in .png or .npy"),
@@ -94,8 +125,19 @@ def test_corrupt_data_file_via_module_entry_point(tmp_path):
     bad = tmp_path / "mnist.npz"
     bad.write_bytes(b"\x00" * 100)
     result = subprocess.run(
-        [sys.executable, "-m", "mnist_gan", "train", "--data", str(bad), "--output-dir",
-         str(tmp_path / "o")], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mnist_gan",
+            "train",
+            "--data",
+            str(bad),
+            "--output-dir",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2
     assert "not a readable .npz" in result.stderr and "Traceback" not in result.stderr

@@ -25,8 +25,11 @@ def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images
     out = tmp_path / "run"
     grids = sorted(p.name for p in (out / "generated_samples").glob("*.png"))
     # 3 steps per epoch (96 images / 40): grids at steps 2, 4, 6 (6 is also the end).
-    assert grids == ["epoch_001_step_000002.png", "epoch_002_step_000004.png",
-                     "epoch_002_step_000006.png"]
+    assert grids == [
+        "epoch_001_step_000002.png",
+        "epoch_002_step_000004.png",
+        "epoch_002_step_000006.png",
+    ]
     assert [e for e, _ in list_checkpoints(out / "checkpoints")] == [1, 2]
     assert (out / "loss_curves.png").stat().st_size > 1000
     assert (out / "model.keras").is_file()
@@ -63,8 +66,9 @@ def test_nothing_to_do_when_already_trained(tmp_path, tiny_images, capsys):
     assert (tmp_path / "r" / "model.keras").stat().st_mtime_ns == before
 
 
-def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, tiny_images,
-                                                                    monkeypatch):
+def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(
+    tmp_path, tiny_images, monkeypatch
+):
     make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
     good = list_checkpoints(tmp_path / "r" / "checkpoints")
     real_savez = np.savez
@@ -124,7 +128,8 @@ def test_wrongly_shaped_training_images_are_a_clear_error():
 
 
 def test_limit_and_train_gan(tmp_path, tiny_npz):
-    trainer = train_gan(epochs=1, data_path=str(tiny_npz), limit=50, output_dir=tmp_path / "t",
-                        batch_size=25)
+    trainer = train_gan(
+        epochs=1, data_path=str(tiny_npz), limit=50, output_dir=tmp_path / "t", batch_size=25
+    )
     assert len(trainer.train_images) == 50
     assert int(trainer.gan.g_optimizer.iterations) == 2

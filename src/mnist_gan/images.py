@@ -55,14 +55,14 @@ def save_loss_curves(
     history: Mapping[str, Sequence[float]], path: str | os.PathLike[str], x_label: str = "epoch"
 ) -> Path:
     """Plot d_loss/g_loss (and discriminator accuracies, if present) to a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure (no pyplot) renders off-screen without touching the session's backend,
+    # so calling this from a notebook does not break its inline plots.
+    from matplotlib.figure import Figure
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for key in ("d_loss", "g_loss"):
         if history.get(key):
             ax_loss.plot(range(1, len(history[key]) + 1), history[key], label=key)
@@ -79,6 +79,5 @@ def save_loss_curves(
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp")
     fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
     os.replace(tmp, path)
     return path
