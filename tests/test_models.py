@@ -192,3 +192,50 @@ def test_generate_is_reproducible_with_a_seed():
 def test_bad_model_arguments_are_clear_errors(bad):
     with pytest.raises(MNISTGANError):
         MNISTGAN(**bad)
+
+
+def _toy_gan(update):
+    z = keras.Input((4,))
+    image = keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784, activation="tanh")(z))
+    x = keras.Input((28, 28, 1))
+    logit = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    return MNISTGAN(4, keras.Model(z, image), keras.Model(x, logit), update=update, seed=1)
+
+
+@pytest.mark.parametrize("update", ["simultaneous", "alternating"])
+def test_update_modes_follow_their_definition(update, tiny_images):
+    gan = _toy_gan(update)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    g0 = [w.numpy() for w in gan.generator.trainable_weights]
+    d0 = [w.numpy() for w in gan.discriminator.trainable_weights]
+    state = gan.seed_generator.state.numpy()
+    real = gan.prepare_real_images(tiny_images[:8])
+    gan.train_step(tf.constant(tiny_images[:8]))
+
+    # Replay the same noise on a copy holding the old weights.
+    ref = _toy_gan(update)
+    for w, v in zip(ref.generator.trainable_weights + ref.discriminator.trainable_weights, g0 + d0):
+        w.assign(v)
+    ref.seed_generator.state.assign(state)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    z = ref.sample_noise(8)
+    with tf.GradientTape(persistent=True) as tape:
+        fake_logits = ref.discriminator(ref.generator(z))
+        d_loss = bce(tf.ones((8, 1)), ref.discriminator(real)) + bce(tf.zeros((8, 1)), fake_logits)
+        g_loss = bce(tf.ones((8, 1)), fake_logits)  # simultaneous: same pass, old discriminator
+    d_grads = tape.gradient(d_loss, ref.discriminator.trainable_weights)
+    expected_d = [v - 0.1 * g.numpy() for v, g in zip(d0, d_grads)]
+    if update == "simultaneous":
+        g_grads = tape.gradient(g_loss, ref.generator.trainable_weights)
+    else:
+        for w, v in zip(ref.discriminator.trainable_weights, expected_d):
+            w.assign(v)
+        z2 = ref.sample_noise(8)
+        with tf.GradientTape() as g_tape:
+            g_loss = bce(tf.ones((8, 1)), ref.discriminator(ref.generator(z2)))
+        g_grads = g_tape.gradient(g_loss, ref.generator.trainable_weights)
+    expected_g = [v - 0.1 * g.numpy() for v, g in zip(g0, g_grads)]
+    for w, e in zip(gan.discriminator.trainable_weights, expected_d):
+        np.testing.assert_allclose(w.numpy(), e, rtol=1e-4, atol=1e-6)
+    for w, e in zip(gan.generator.trainable_weights, expected_g):
+        np.testing.assert_allclose(w.numpy(), e, rtol=1e-4, atol=1e-6)

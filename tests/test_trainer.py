@@ -10,7 +10,7 @@ from mnist_gan import MNISTGANError, checkpoint
 from mnist_gan.checkpoint import list_checkpoints
 from mnist_gan.trainer import GANTrainer, train_gan
 
-FAST = {"batch_size": 40, "sample_frequency": 2}
+FAST = {"batch_size": 40, "sample_frequency": 2, "jit_compile": False}  # XLA compiles slowly
 
 
 def make_trainer(output_dir, images, **overrides):

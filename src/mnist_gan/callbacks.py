@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         step = self._global_step()
         if step == self._last_step:
             return None
-        images = gan.to_mnist_size(gan.generator(self._noise, training=False))
+        images = gan.to_mnist_size(gan.sampling_generator(self._noise, training=False))
         path = self.output_dir / f"epoch_{self._epoch + 1:03d}_step_{step:06d}.png"
         save_grid(to_uint8(images, gan.pixel_range), path)
         self.written.append(path)
@@ -89,8 +90,11 @@ class SampleGridCallback(keras.callbacks.Callback):
 class CheckpointCallback(keras.callbacks.Callback):
     """After every epoch: append the epoch's logs to ``history`` and write a checkpoint.
 
+    An epoch cut short (``model.stop_training`` set mid-epoch, e.g. by the time budget) is
+    saved as a mid-epoch checkpoint instead, and its partial logs are not added to the history.
     Keeps the newest ``keep`` checkpoints in ``folder``; older ones are removed only after the
     new one is safely on disk. ``meta()`` supplies the run settings stored beside the weights.
+    ``steps_done`` is how many steps of the first epoch a resumed run had already done.
     """
 
     def __init__(
@@ -99,20 +103,44 @@ class CheckpointCallback(keras.callbacks.Callback):
         history: dict[str, list[float]],
         meta: Callable[[], dict[str, Any]],
         keep: int = 3,
+        steps_per_epoch: int | None = None,
     ) -> None:
         super().__init__()
         self.folder = Path(folder)
         self.history = history
         self.meta = meta
         self.keep = keep
+        self.steps_per_epoch = steps_per_epoch
+        self.steps_done = 0
         self.latest: Path | None = None
+        self.completed_epochs = 0
+        self.step_in_epoch = 0
+        self._epoch_start = 0
+        self._current_epoch = 0
+        self._in_epoch = False
+
+    def _iterations(self) -> int:
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch_start = self._iterations()
+        self._current_epoch = epoch
+        self._in_epoch = True
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
+        done = self.steps_done + self._iterations() - self._epoch_start
+        self.steps_done = 0
+        self._in_epoch = False
+        if self.steps_per_epoch is not None and done < self.steps_per_epoch:
+            self.completed_epochs, self.step_in_epoch = epoch, done
+        else:
+            self.completed_epochs, self.step_in_epoch = epoch + 1, 0
+            for key, value in (logs or {}).items():
+                self.history.setdefault(key, []).append(float(value))
         meta = dict(self.meta(), history=self.history)
+        path = checkpoint_path(self.folder, self.completed_epochs, self.step_in_epoch)
         self.latest = save_checkpoint(
-            self.model, checkpoint_path(self.folder, epoch + 1), epoch + 1, meta
+            self.model, path, self.completed_epochs, meta, step_in_epoch=self.step_in_epoch
         )
         for _, old in list_checkpoints(self.folder)[: -self.keep]:
             old.unlink(missing_ok=True)
@@ -120,6 +148,83 @@ class CheckpointCallback(keras.callbacks.Callback):
         tmp = history_file.with_name(history_file.name + ".tmp")
         tmp.write_text(json.dumps(self.history, indent=1))
         os.replace(tmp, history_file)
+
+    def save_interrupted(self) -> Path | None:
+        """Checkpoint the current step after an interruption (Ctrl-C) so no step is lost.
+
+        Returns the newest checkpoint path (None if nothing was saved yet).
+        """
+        if not self._in_epoch:
+            return self.latest
+        done = self.steps_done + self._iterations() - self._epoch_start
+        epoch = self._current_epoch
+        if self.steps_per_epoch is not None and done >= self.steps_per_epoch:
+            epoch, done = epoch + 1, 0
+        meta = dict(self.meta(), history=self.history)
+        self.completed_epochs, self.step_in_epoch = epoch, done
+        self.latest = save_checkpoint(
+            self.model, checkpoint_path(self.folder, epoch, done), epoch, meta, step_in_epoch=done
+        )
+        return self.latest
+
+
+class SnapshotCallback(keras.callbacks.Callback):
+    """Saves the whole model (EMA generator included) every ``minutes`` of training time.
+
+    Files go to ``folder/minute_0005.0.keras`` and so on, for quality-over-time curves measured
+    afterwards. The clock is the run's training time: this session's plus
+    ``previous_seconds`` from the sessions before a resume.
+    """
+
+    def __init__(
+        self, folder: str | os.PathLike[str], minutes: float, previous_seconds: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.seconds = 60.0 * minutes
+        self.previous = previous_seconds  # training time of earlier sessions of a resumed run
+        self.started: float | None = None
+        self.next_mark = (previous_seconds // self.seconds + 1) * self.seconds
+        self.written: list[Path] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.started is None:
+            self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        elapsed = self.previous + time.perf_counter() - (self.started or 0.0)
+        if self.started is None or elapsed < self.next_mark:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"minute_{self.next_mark / 60:06.1f}.keras"
+        tmp = self.folder / ".snapshot-incomplete.keras"
+        self.model.save(tmp)
+        os.replace(tmp, path)
+        self.written.append(path)
+        self.next_mark += self.seconds
+
+
+class TimeBudgetCallback(keras.callbacks.Callback):
+    """Stops ``fit`` at the first step boundary after ``minutes`` of training in this process.
+
+    The clock starts at the first ``on_train_begin`` and keeps running across several ``fit``
+    calls of one run. ``expired`` tells whether it fired.
+    """
+
+    def __init__(self, minutes: float) -> None:
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.started: float | None = None
+        self.expired = False
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.started is None:
+            self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.started is not None and time.perf_counter() - self.started >= self.seconds:
+            self.expired = True
+            self.model.stop_training = True
 
 
 class LossCurveCallback(keras.callbacks.Callback):

@@ -22,26 +22,36 @@ from mnist_gan.errors import MNISTGANError
 if TYPE_CHECKING:
     from mnist_gan.models.gan import MNISTGAN
 
-CHECKPOINT_PATTERN = re.compile(r"^ckpt-epoch-(\d{4,})\.npz$")
+# ckpt-epoch-0003.npz: 3 epochs done; ckpt-epoch-0003-step-000120.npz: 3 epochs + 120 steps
+# (a run stopped mid-epoch by its time budget).
+CHECKPOINT_PATTERN = re.compile(r"^ckpt-epoch-(\d{4,})(?:-step-(\d{6,}))?\.npz$")
 
 
 def checkpoint_variables(gan: MNISTGAN) -> dict[str, list[Any]]:
     """The variable groups a checkpoint holds (BN statistics and RNG states included)."""
     if gan.g_optimizer is None or gan.d_optimizer is None:
         raise MNISTGANError("the model must be compiled before saving or loading a checkpoint")
-    return {
+    groups = {
         "generator": list(gan.generator.variables),
         "discriminator": list(gan.discriminator.variables),
         "g_optimizer": list(gan.g_optimizer.variables),
         "d_optimizer": list(gan.d_optimizer.variables),
         "noise": [gan.seed_generator.state],
     }
+    if gan.ema_generator is not None:
+        groups["ema"] = [*gan.ema_generator.variables, gan.ema_updates]
+    return groups
 
 
 def save_checkpoint(
-    gan: MNISTGAN, path: str | os.PathLike[str], epoch: int, meta: dict[str, Any]
+    gan: MNISTGAN,
+    path: str | os.PathLike[str],
+    epoch: int,
+    meta: dict[str, Any],
+    step_in_epoch: int = 0,
 ) -> Path:
-    """Write a checkpoint after ``epoch`` finished epochs; ``meta`` must be JSON-serialisable."""
+    """Write a checkpoint after ``epoch`` finished epochs plus ``step_in_epoch`` steps of the
+    next one; ``meta`` must be JSON-serialisable."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
@@ -52,7 +62,12 @@ def save_checkpoint(
             value = np.asarray(variable.numpy())
             arrays[f"{group}/{i}"] = value
             layout[group].append([variable.path, list(value.shape)])
-    header = {"epoch": int(epoch), "layout": layout, "meta": meta}
+    header = {
+        "epoch": int(epoch),
+        "step_in_epoch": int(step_in_epoch),
+        "layout": layout,
+        "meta": meta,
+    }
     arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
@@ -102,7 +117,10 @@ def load_checkpoint(gan: MNISTGAN, path: str | os.PathLike[str]) -> dict[str, An
 
 
 def list_checkpoints(folder: str | os.PathLike[str]) -> list[tuple[int, Path]]:
-    """``(epoch, path)`` of every checkpoint in ``folder``, oldest first."""
+    """``(finished epochs, path)`` of every checkpoint in ``folder``, oldest first.
+
+    Mid-epoch checkpoints sort after the full-epoch one they continue.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -110,10 +128,11 @@ def list_checkpoints(folder: str | os.PathLike[str]) -> list[tuple[int, Path]]:
     for entry in folder.iterdir():
         match = CHECKPOINT_PATTERN.match(entry.name)
         if match:
-            found.append((int(match.group(1)), entry))
-    return sorted(found)
+            found.append((int(match.group(1)), int(match.group(2) or 0), entry))
+    return [(epoch, path) for epoch, _, path in sorted(found)]
 
 
-def checkpoint_path(folder: str | os.PathLike[str], epoch: int) -> Path:
-    """The file name used for the checkpoint taken after ``epoch`` epochs."""
-    return Path(folder) / f"ckpt-epoch-{epoch:04d}.npz"
+def checkpoint_path(folder: str | os.PathLike[str], epoch: int, step_in_epoch: int = 0) -> Path:
+    """The file name of the checkpoint taken after ``epoch`` epochs (+ ``step_in_epoch``)."""
+    suffix = f"-step-{step_in_epoch:06d}" if step_in_epoch else ""
+    return Path(folder) / f"ckpt-epoch-{epoch:04d}{suffix}.npz"

@@ -1,4 +1,4 @@
-"""``mnist-gan`` / ``python -m mnist_gan``: train, sample, info, presets.
+"""``mnist-gan`` / ``python -m mnist_gan``: train, sample, evaluate, info, presets.
 
 User mistakes (bad values, unusable files) print one ``error:`` line and exit with status 2;
 no traceback. Ctrl-C exits 130 after saying which checkpoint a rerun resumes from.
@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--beta-1", type=float, help="Adam beta_1 (dcgan: 0.5)")
     train.add_argument("--beta-2", type=float, help="Adam beta_2 (dcgan: 0.999)")
     train.add_argument("--latent-dim", type=int, help="noise size (dcgan: 100)")
+    train.add_argument(
+        "--image-size", type=int, help="side the networks work at (dcgan64: 64, or 32)"
+    )
     train.add_argument("--seed", type=int, help="fix init, noise and data order")
     train.add_argument("--limit", type=int, help="train on the first N images only")
     train.add_argument("--output-dir", help="where grids, checkpoints and the model go (outputs)")
@@ -60,7 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--jit-compile", action="store_true", default=None, help="compile the train step with XLA"
     )
+    train.add_argument(
+        "--ema", dest="ema_decay", type=float, help="sample from a generator EMA, e.g. 0.999"
+    )
+    train.add_argument(
+        "--minutes", type=float, help="stop after this much training time (checkpointed; resumable)"
+    )
+    train.add_argument(
+        "--update",
+        choices=("alternating", "simultaneous"),
+        help="D step then G step (alternating) or both from one pass (simultaneous)",
+    )
+    train.add_argument(
+        "--snapshot-minutes", type=float, help="save the model every N minutes of training"
+    )
+    train.add_argument("--threads", type=int, help="CPU threads for TensorFlow (default: all)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        help="sample-quality metrics every N epochs (2,000 samples; keeps best_model.keras)",
+    )
 
     sample = sub.add_parser("sample", help="generate digits from a saved model or output folder")
     sample.add_argument(
@@ -75,6 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, help="fix the noise")
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
+    evaluate = sub.add_parser(
+        "evaluate", help="score samples (FD, KID, classifier score, coverage, precision/recall)"
+    )
+    evaluate.add_argument(
+        "source", help="a .keras model, a checkpoint .npz, an output folder, or uint8 images .npy"
+    )
+    evaluate.add_argument(
+        "--num", type=int, default=10000, help="images to score (10000, the protocol)"
+    )
+    evaluate.add_argument("--seed", type=int, default=0, help="noise and KID seed (0)")
+    evaluate.add_argument("--json", dest="json_path", help="also write the numbers to FILE")
     sub.add_parser("info", help="platform, versions and accelerators")
     sub.add_parser("presets", help="list the available designs")
     return parser
@@ -86,9 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        return {"train": _train, "sample": _sample, "info": _info, "presets": _presets}[
-            args.command
-        ](args)
+        return {
+            "train": _train,
+            "sample": _sample,
+            "evaluate": _evaluate,
+            "info": _info,
+            "presets": _presets,
+        }[args.command](args)
     except MNISTGANError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -111,13 +149,20 @@ def _train(args: argparse.Namespace) -> int:
             "beta_1",
             "beta_2",
             "latent_dim",
+            "image_size",
             "seed",
             "limit",
             "output_dir",
             "sample_frequency",
+            "eval_every",
             "data_path",
             "steps_per_execution",
             "jit_compile",
+            "ema_decay",
+            "minutes",
+            "update",
+            "snapshot_minutes",
+            "threads",
         )
     }
     trainer = GANTrainer(preset=args.preset, **settings)
@@ -152,6 +197,12 @@ def _sample(args: argparse.Namespace) -> int:
         raise MNISTGANError(f"cannot write {out} ({err.strerror or err})") from None
     print(f"Wrote {out}: {pixels.shape[0]} images, {pixels.dtype}, shape {pixels.shape}")
     return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from mnist_gan.evaluation.report import run_evaluate
+
+    return run_evaluate(args.source, num=args.num, seed=args.seed, json_path=args.json_path)
 
 
 def _info(args: argparse.Namespace) -> int:

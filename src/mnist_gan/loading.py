@@ -42,6 +42,8 @@ def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
         pixel_range=config.pixel_range,
         image_size=config.image_size,
         d_loss_reduction=config.d_loss_reduction,
+        ema_decay=config.ema_decay,
+        update=config.update,
     )
     g_opt, d_opt = make_optimizers(config)
     gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)

@@ -13,7 +13,13 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_gan.callbacks import CheckpointCallback, LossCurveCallback, SampleGridCallback
+from mnist_gan.callbacks import (
+    CheckpointCallback,
+    LossCurveCallback,
+    SampleGridCallback,
+    SnapshotCallback,
+    TimeBudgetCallback,
+)
 from mnist_gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
 from mnist_gan.config import GANConfig, make_config
 from mnist_gan.data import load_mnist, make_epoch_dataset, steps_per_epoch
@@ -23,7 +29,15 @@ from mnist_gan.models.gan import MNISTGAN, make_optimizers
 log = logging.getLogger("mnist_gan")
 
 # Settings that define the networks: a run can only resume into the same architecture.
-ARCHITECTURE_KEYS = ("preset", "latent_dim", "noise", "pixel_range", "image_size", "extra")
+ARCHITECTURE_KEYS = (
+    "preset",
+    "latent_dim",
+    "noise",
+    "pixel_range",
+    "image_size",
+    "extra",
+    "ema_decay",
+)
 
 
 class GANTrainer:
@@ -70,6 +84,9 @@ class GANTrainer:
         self.gan: MNISTGAN | None = None
         self.history: dict[str, list[float]] = {}
         self.completed_epochs = 0
+        self.steps_into_epoch = 0
+        self.previous_train_seconds = 0.0
+        self._session_start: float | None = None
         self.files_written: list[Path] = []
         self.model_path = self.output_dir / "model.keras"
 
@@ -90,6 +107,8 @@ class GANTrainer:
 
     def build_model(self) -> MNISTGAN:
         """Build and compile the preset's :class:`MNISTGAN` (seeded when a seed is set)."""
+        if self.config.threads:
+            set_cpu_threads(self.config.threads)
         keras.utils.set_random_seed(self.seed)
         c = self.config
         gan = MNISTGAN(
@@ -99,6 +118,8 @@ class GANTrainer:
             pixel_range=c.pixel_range,
             image_size=c.image_size,
             d_loss_reduction=c.d_loss_reduction,
+            ema_decay=c.ema_decay,
+            update=c.update,
             seed=self.seed,
         )
         g_opt, d_opt = make_optimizers(c)
@@ -112,7 +133,9 @@ class GANTrainer:
         return gan
 
     def get_default_callbacks(self, sample_frequency: int | None = None) -> list[Any]:
-        """Sample grids (every ``sample_frequency`` steps), per-epoch checkpoints, loss curves."""
+        """Sample grids (every ``sample_frequency`` steps), per-epoch checkpoints, loss curves;
+        with ``eval_every > 0`` also an :class:`~mnist_gan.evaluation.EvaluationCallback`
+        (``best_model.keras`` in ``output_dir``)."""
         frequency = self.config.sample_frequency if sample_frequency is None else sample_frequency
         self._grid_callback = SampleGridCallback(
             self.output_dir / "generated_samples",
@@ -127,10 +150,27 @@ class GANTrainer:
             keep=self.config.keep_checkpoints,
         )
         self._curve_callback = LossCurveCallback(self.output_dir / "loss_curves.png", self.history)
-        return [self._grid_callback, self._checkpoint_callback, self._curve_callback]
+        evaluation = []
+        if self.config.eval_every > 0:
+            # Before the checkpoint callback, so the eval_ metrics reach the saved history.
+            from mnist_gan.evaluation.callback import EvaluationCallback
+
+            evaluation = [
+                EvaluationCallback(every_epochs=self.config.eval_every, output_dir=self.output_dir)
+            ]
+        return [self._grid_callback, *evaluation, self._checkpoint_callback, self._curve_callback]
 
     def _checkpoint_meta(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict(), "seed": self.seed}
+        return {
+            "config": self.config.to_dict(),
+            "seed": self.seed,
+            "train_seconds": round(self.train_seconds(), 3),
+        }
+
+    def train_seconds(self) -> float:
+        """Training wall time of the whole run so far, resumed sessions included."""
+        running = time.perf_counter() - self._session_start if self._session_start else 0.0
+        return self.previous_train_seconds + running
 
     # ------------------------------------------------------------------ training
     def train(self, callbacks: list[Any] | None = None, verbose: int | str = "auto") -> Any:
@@ -152,10 +192,16 @@ class GANTrainer:
         if resume_from is not None:
             header = load_checkpoint(self.gan, resume_from)
             self.completed_epochs = int(header["epoch"])
+            self.steps_into_epoch = int(header.get("step_in_epoch", 0))
+            self.previous_train_seconds = float(header["meta"].get("train_seconds", 0.0))
             self.history.clear()
             self.history.update(header["meta"].get("history", {}))
-            log.info("resuming from %s (epoch %d)", resume_from, self.completed_epochs)
-            print(f"Resuming from {resume_from} ({self.completed_epochs} epochs done)")
+            log.info("resuming from %s", resume_from)
+            print(
+                f"Resuming from {resume_from} ({self.completed_epochs} epochs"
+                + (f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else "")
+                + " done)"
+            )
         (self.output_dir / "config.json").write_text(self.config.to_json())
 
         result = keras.callbacks.History()
@@ -175,45 +221,77 @@ class GANTrainer:
                 f"steps_per_execution={c.steps_per_execution} must divide the {steps} steps of "
                 "an epoch"
             )
-        dataset = make_epoch_dataset(
-            self.train_images,
-            c.batch_size,
-            first_epoch=self.completed_epochs,
-            last_epoch=c.epochs,
-            seed=self.seed,
-            pixel_range=c.pixel_range,
-        )
-        start, first_epoch = time.perf_counter(), self.completed_epochs
-        try:
-            self.gan.fit(
-                dataset,
-                epochs=c.epochs,
-                initial_epoch=first_epoch,
-                steps_per_epoch=steps,
-                callbacks=default_callbacks + list(callbacks or []),
-                verbose=verbose,
-                shuffle=False,  # the epoch dataset is already shuffled, per epoch and seed
+        budget = TimeBudgetCallback(c.minutes) if c.minutes else None
+        snapshots = (
+            SnapshotCallback(
+                self.output_dir / "snapshots", c.snapshot_minutes, self.previous_train_seconds
             )
+            if c.snapshot_minutes
+            else None
+        )
+        extra = [cb for cb in (snapshots, budget) if cb is not None]
+        all_callbacks = [*default_callbacks, *(callbacks or []), *extra]
+        self._checkpoint_callback.steps_per_epoch = steps
+        # A run stopped mid-epoch first finishes that epoch (skipping the batches it already
+        # saw), then trains the remaining epochs; the data order is the same as in one go.
+        skip = min(self.steps_into_epoch, steps - 1)
+        phases = [(self.completed_epochs, self.completed_epochs + 1, skip)] if skip else []
+        if self.completed_epochs + (1 if skip else 0) < c.epochs:
+            phases.append((self.completed_epochs + (1 if skip else 0), c.epochs, 0))
+        first_epoch = self.completed_epochs
+        start, first_step = time.perf_counter(), int(self.gan.g_optimizer.iterations.numpy())
+        self._session_start = start
+        try:
+            for first, last, skip_steps in phases:
+                dataset = make_epoch_dataset(
+                    self.train_images,
+                    c.batch_size,
+                    first_epoch=first,
+                    last_epoch=last,
+                    seed=self.seed,
+                    pixel_range=c.pixel_range,
+                ).skip(skip_steps)
+                self._checkpoint_callback.steps_done = skip_steps
+                self.gan.fit(
+                    dataset,
+                    epochs=last,
+                    initial_epoch=first,
+                    steps_per_epoch=steps - skip_steps,
+                    callbacks=all_callbacks,
+                    verbose=verbose,
+                    shuffle=False,  # the epoch dataset is already shuffled, per epoch and seed
+                )
+                if budget is not None and budget.expired:
+                    break
         except KeyboardInterrupt:
-            done = list_checkpoints(self.output_dir / "checkpoints")
-            where = f"epoch {done[-1][0]} checkpoint kept" if done else "no epoch finished"
-            print(f"\nInterrupted: {where}; rerun the same command to resume.")
+            saved = self._checkpoint_callback.save_interrupted()
+            print(f"\nInterrupted: saved {saved}; rerun the same command to resume.")
             raise
         wall = time.perf_counter() - start
-        self.completed_epochs = c.epochs
+        self.completed_epochs = self._checkpoint_callback.completed_epochs
+        self.steps_into_epoch = self._checkpoint_callback.step_in_epoch
         self._save_model()
-        trained = (c.epochs - first_epoch) * n_images
+        trained_steps = int(self.gan.g_optimizer.iterations.numpy()) - first_step
         self.files_written = [
             *self._grid_callback.written,
             *([self._checkpoint_callback.latest] if self._checkpoint_callback.latest else []),
             *([self._curve_callback.written] if self._curve_callback.written else []),
             self.model_path,
         ]
+        where = f"{self.completed_epochs} epoch(s)" + (
+            f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else ""
+        )
+        epochs_run = self.completed_epochs - first_epoch
+        stopped = (
+            f"Stopped at the {c.minutes:g}-minute budget after {where}; rerun to resume. "
+            if budget is not None and budget.expired
+            else f"Done: {epochs_run} epoch(s), "
+        )
         print(
-            f"Done: {c.epochs - first_epoch} epoch(s) in {_format_seconds(wall)}, "
-            f"{trained / wall:.0f} images/s; wrote {len(self._grid_callback.written)} grid(s) "
-            f"in {self._grid_callback.output_dir}, checkpoint "
-            f"{self._checkpoint_callback.latest}, {self._curve_callback.written}, "
+            f"{stopped}{trained_steps} steps in {_format_seconds(wall)}, "
+            f"{trained_steps * c.batch_size / wall:.0f} images/s; wrote "
+            f"{len(self._grid_callback.written)} grid(s) in {self._grid_callback.output_dir}, "
+            f"checkpoint {self._checkpoint_callback.latest}, {self._curve_callback.written}, "
             f"{self.model_path}"
         )
         return result
@@ -260,6 +338,20 @@ class GANTrainer:
         tmp = self.output_dir / ".model-incomplete.keras"
         self.gan.save(tmp)
         os.replace(tmp, self.model_path)
+
+
+def set_cpu_threads(threads: int) -> None:
+    """Use ``threads`` threads inside each TensorFlow op and between ops.
+
+    Must run before TensorFlow executes its first op; later calls are ignored with a warning.
+    """
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        log.warning("threads=%d ignored: TensorFlow was already running", threads)
 
 
 def train_gan(epochs: int = 50, **kwargs: Any) -> GANTrainer:

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING
 
 import keras
 
+from mnist_gan.errors import MNISTGANError
+from mnist_gan.models.conv import build_conv_discriminator, build_conv_generator
 from mnist_gan.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
+from mnist_gan.models.dcgan64 import build_dcgan64_discriminator, build_dcgan64_generator
+from mnist_gan.models.fast import build_fast_discriminator, build_fast_generator
+from mnist_gan.models.mlp import (
+    build_mlp_bn_discriminator,
+    build_mlp_bn_generator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
 
 if TYPE_CHECKING:
     from mnist_gan.config import GANConfig
@@ -28,8 +38,61 @@ def _dcgan(config: GANConfig) -> tuple[keras.Model, keras.Model]:
     )
 
 
+def _require_mnist_size(config: GANConfig) -> None:
+    if config.image_size != 28:
+        raise MNISTGANError(
+            f"preset {config.preset!r} works at image_size 28 only, got {config.image_size}"
+        )
+
+
+def _mlp(config: GANConfig) -> tuple[keras.Model, keras.Model]:
+    _require_mnist_size(config)
+    return (
+        build_mlp_generator(config.latent_dim, _output_activation(config.pixel_range)),
+        build_mlp_discriminator(),
+    )
+
+
+def _conv(config: GANConfig) -> tuple[keras.Model, keras.Model]:
+    _require_mnist_size(config)
+    return (
+        build_conv_generator(config.latent_dim, _output_activation(config.pixel_range)),
+        build_conv_discriminator(),
+    )
+
+
+def _mlp_bn(config: GANConfig) -> tuple[keras.Model, keras.Model]:
+    _require_mnist_size(config)
+    return (
+        build_mlp_bn_generator(config.latent_dim, _output_activation(config.pixel_range)),
+        build_mlp_bn_discriminator(),
+    )
+
+
+def _dcgan64(config: GANConfig) -> tuple[keras.Model, keras.Model]:
+    return (
+        build_dcgan64_generator(
+            config.latent_dim, _output_activation(config.pixel_range), config.image_size
+        ),
+        build_dcgan64_discriminator(config.image_size),
+    )
+
+
+def _fast(config: GANConfig) -> tuple[keras.Model, keras.Model]:
+    _require_mnist_size(config)
+    return (
+        build_fast_generator(config.latent_dim, _output_activation(config.pixel_range)),
+        build_fast_discriminator(),
+    )
+
+
 BUILDERS: dict[str, Callable[[GANConfig], tuple[keras.Model, keras.Model]]] = {
     "dcgan": _dcgan,
+    "mlp": _mlp,
+    "conv": _conv,
+    "mlp-bn": _mlp_bn,
+    "dcgan64": _dcgan64,
+    "fast": _fast,
 }
 
 
@@ -43,4 +106,14 @@ __all__ = [
     "build_networks",
     "build_dcgan_generator",
     "build_dcgan_discriminator",
+    "build_fast_generator",
+    "build_fast_discriminator",
+    "build_mlp_generator",
+    "build_mlp_discriminator",
+    "build_conv_generator",
+    "build_conv_discriminator",
+    "build_mlp_bn_generator",
+    "build_mlp_bn_discriminator",
+    "build_dcgan64_generator",
+    "build_dcgan64_discriminator",
 ]

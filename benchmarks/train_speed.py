@@ -1,0 +1,359 @@
+"""Training and sampling speed of mnist-gan against the plain TensorFlow loop, in one process.
+
+Run: ``python -m benchmarks.train_speed`` (all presets; ``--presets dcgan,mlp`` for some).
+Writes ``benchmarks/results/train_speed.json`` and ``.md``.
+
+For each preset it alternates, ``--repeats`` times, a timed run of ``MNISTGAN.fit`` (the
+package's path, with the preset's speed settings) and a timed run of a *reference loop* written
+the way the TensorFlow DCGAN tutorial writes it: one ``@tf.function`` step with two
+``GradientTape``s, one generator forward, the discriminator called on the real and the fake
+batch separately, ``apply_gradients``, and a ``from_tensor_slices -> shuffle -> batch ->
+prefetch`` pipeline; same networks, batch size and optimizers. Each timed run follows a warm-up
+(tracing, compilation). Medians are reported, and the ratio package / reference per preset.
+
+Also measured: one-image generation latency through ``MNISTGAN.generate`` (p50, p99) and
+images/s at batch 1000; peak resident memory of the process; achieved GFLOP/s from an analytic
+FLOP count beside a measured dense-matmul peak of the same machine.
+
+FLOP count: forward multiply-accumulates per image of every Dense/Conv/ConvTranspose layer,
+``F_G`` and ``F_D``. A backward pass costs twice its forward (input and weight gradients), one
+that only needs input gradients costs once. Per image and step, alternating update:
+D step ``F_G + 2 F_D`` forward + ``4 F_D`` backward, G step ``F_G + F_D`` forward + ``F_D + 2 F_G``
+backward = ``4 F_G + 8 F_D`` MACs; simultaneous update: ``F_G + 2 F_D`` forward + ``2 F_D``
+(D weights) + ``F_D + 2 F_G`` (G through D) = ``3 F_G + 5 F_D`` MACs. FLOPs = 2 x MACs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from mnist_gan.config import PRESETS, make_config  # noqa: E402
+from mnist_gan.data import make_epoch_dataset, steps_per_epoch  # noqa: E402
+from mnist_gan.models.gan import MNISTGAN, make_optimizers  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+# ------------------------------------------------------------------------------ reference loop
+def make_reference_step(generator, discriminator, g_opt, d_opt, config):
+    """The TensorFlow DCGAN tutorial's train step, for the given networks and optimizers."""
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    latent, batch_noise = config.latent_dim, config.noise
+
+    @tf.function
+    def train_step(images):
+        n = tf.shape(images)[0]
+        if batch_noise == "uniform":
+            noise = tf.random.uniform([n, latent], -1.0, 1.0)
+        else:
+            noise = tf.random.normal([n, latent])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = bce(tf.ones_like(fake_output), fake_output)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
+                tf.zeros_like(fake_output), fake_output
+            )
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    return train_step
+
+
+def reference_dataset(images: np.ndarray, config) -> tf.data.Dataset:
+    """The tutorial's pipeline: float images in range, shuffled, batched, prefetched."""
+    low, high = config.pixel_range
+    x = images.reshape(-1, 28, 28, 1).astype("float32") / 255.0 * (high - low) + low
+    if config.image_size != 28:
+        x = tf.image.resize(x, (config.image_size,) * 2).numpy()
+    return (
+        tf.data.Dataset.from_tensor_slices(x)
+        .shuffle(len(x))
+        .batch(config.batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+class Reference:
+    """Networks + optimizers + step of the reference loop for one preset."""
+
+    def __init__(self, config, images: np.ndarray) -> None:
+        keras.utils.set_random_seed(0)
+        gan = MNISTGAN(
+            config.latent_dim,
+            preset=config.preset,
+            noise=config.noise,
+            pixel_range=config.pixel_range,
+            image_size=config.image_size,
+        )
+        self.generator, self.discriminator = gan.generator, gan.discriminator
+        g_opt, d_opt = make_optimizers(config)
+        self.step = make_reference_step(self.generator, self.discriminator, g_opt, d_opt, config)
+        self.dataset = reference_dataset(images, config)
+
+    def run(self, steps: int) -> float:
+        """Seconds for ``steps`` training steps."""
+        start = time.perf_counter()
+        done = 0
+        while done < steps:
+            for batch in self.dataset:
+                self.step(batch)
+                done += 1
+                if done == steps:
+                    break
+        return time.perf_counter() - start
+
+
+class Package:
+    """The package's path: MNISTGAN.fit on the trainer's resident, per-epoch-shuffled data."""
+
+    def __init__(self, config, images: np.ndarray) -> None:
+        keras.utils.set_random_seed(0)
+        self.gan = MNISTGAN(
+            config.latent_dim,
+            preset=config.preset,
+            noise=config.noise,
+            pixel_range=config.pixel_range,
+            image_size=config.image_size,
+            d_loss_reduction=config.d_loss_reduction,
+            update=config.update,
+            seed=0,
+        )
+        g_opt, d_opt = make_optimizers(config)
+        self.gan.compile(
+            g_optimizer=g_opt,
+            d_optimizer=d_opt,
+            steps_per_execution=config.steps_per_execution,
+            jit_compile=config.jit_compile,
+        )
+        self.config, self.images = config, images
+        self.epochs_seen = 0
+
+    def run(self, steps: int) -> float:
+        """Seconds for ``steps`` training steps via ``fit`` (steps rounded to executions)."""
+        c = self.config
+        spe = c.steps_per_execution
+        steps = max(spe, steps - steps % spe)
+        per_epoch = steps_per_epoch(len(self.images), c.batch_size)
+        epochs_needed = -(-steps // per_epoch) + 1
+        ds = make_epoch_dataset(
+            self.images,
+            c.batch_size,
+            first_epoch=self.epochs_seen,
+            last_epoch=self.epochs_seen + epochs_needed,
+            seed=0,
+            pixel_range=c.pixel_range,
+        )
+        self.epochs_seen += epochs_needed
+        start = time.perf_counter()
+        self.gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+        return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------------------ FLOPs
+def forward_macs(model: keras.Model) -> int:
+    """Multiply-accumulates of one image's forward pass through Dense/Conv layers."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            h, w = layer.input.shape[1:3]
+            total += h * w * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, keras.layers.Conv2D):
+            h, w = layer.output.shape[1:3]
+            total += h * w * int(np.prod(layer.kernel.shape))
+    return total
+
+
+def step_flops_per_image(gan: MNISTGAN, update: str) -> int:
+    """Training FLOPs per image and step (see the module docstring for the formula)."""
+    f_g, f_d = forward_macs(gan.generator), forward_macs(gan.discriminator)
+    macs = 3 * f_g + 5 * f_d if update == "simultaneous" else 4 * f_g + 8 * f_d
+    return 2 * macs
+
+
+def matmul_peak_gflops(n: int = 1024, repeats: int = 20) -> float:
+    """Measured dense float32 matmul throughput of this machine, GFLOP/s (best of 3)."""
+    a = tf.random.normal((n, n))
+
+    @tf.function
+    def chain(x):
+        for _ in range(repeats):
+            x = tf.matmul(x, a) * 1e-3
+        return x
+
+    chain(a)
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        chain(a).numpy()
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+# ------------------------------------------------------------------------------ generation
+def generation_latency(gan: MNISTGAN, runs: int = 300) -> dict[str, float]:
+    """One image through ``gan.generate`` (ms p50/p99) and images/s at batch 1000."""
+    for _ in range(20):
+        gan.generate(1, seed=0)
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        gan.generate(1, seed=i)
+        times.append((time.perf_counter() - start) * 1e3)
+    gan.generate(1000, seed=0)
+    start = time.perf_counter()
+    gan.generate(5000, seed=1, batch_size=1000)
+    rate = 5000 / (time.perf_counter() - start)
+    return {
+        "p50_ms": float(np.percentile(times, 50)),
+        "p99_ms": float(np.percentile(times, 99)),
+        "batch1000_images_per_s": rate,
+    }
+
+
+# ------------------------------------------------------------------------------ main
+def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any]) -> dict:
+    """Alternate package and reference runs for one preset; medians and ratio."""
+    config = make_config(name, **overrides)
+    images = np.random.default_rng(0).integers(0, 256, (6400, 28, 28), dtype=np.uint8)
+    package, reference = Package(config, images), Reference(config, images)
+    warm = max(3, config.steps_per_execution)
+    package.run(warm)
+    reference.run(warm)
+    if steps <= 0:  # size each timed run to about 4 seconds of the reference loop
+        per_step = reference.run(5) / 5
+        spe = config.steps_per_execution
+        steps = int(min(600, max(10, 4.0 / per_step)))
+        steps = max(spe, steps - steps % spe)
+    pkg, ref = [], []
+    for _ in range(repeats):
+        pkg.append(steps * config.batch_size / package.run(steps))
+        ref.append(steps * config.batch_size / reference.run(steps))
+    flops = step_flops_per_image(package.gan, config.update)
+    ref_flops = step_flops_per_image(package.gan, "simultaneous")
+    result = {
+        "preset": name,
+        "batch_size": config.batch_size,
+        "steps": steps,
+        "update": config.update,
+        "jit_compile": config.jit_compile,
+        "steps_per_execution": config.steps_per_execution,
+        "package_images_per_s": statistics.median(pkg),
+        "reference_images_per_s": statistics.median(ref),
+        "package_runs": pkg,
+        "reference_runs": ref,
+        "ratio": statistics.median(pkg) / statistics.median(ref),
+        "package_gflops": statistics.median(pkg) * flops / 1e9,
+        "reference_gflops": statistics.median(ref) * ref_flops / 1e9,
+        "train_mflop_per_image": flops / 1e6,
+    }
+    if name in ("dcgan", "mlp") or overrides.get("latency"):
+        result["generation"] = generation_latency(package.gan)
+    return result
+
+
+def markdown(results: dict) -> str:
+    """The README table."""
+    lines = [
+        f"Machine: {results['machine']}; dense matmul peak {results['matmul_peak_gflops']:.0f} "
+        f"GFLOP/s; TensorFlow {results['tensorflow']}, Keras {results['keras']}; "
+        f"{results['repeats']} alternating repeats of about 4 s each, medians; "
+        f"peak RSS {results['peak_rss_mib']:.0f} MiB.",
+        "",
+        "| preset | batch | update | XLA | steps/exec | package img/s | reference img/s | "
+        "ratio | package GFLOP/s | reference GFLOP/s |",
+        "| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results["presets"]:
+        lines.append(
+            f"| {r['preset']} | {r['batch_size']} | {r['update']} | "
+            f"{'on' if r['jit_compile'] else 'off'} | {r['steps_per_execution']} | "
+            f"{r['package_images_per_s']:.0f} | {r['reference_images_per_s']:.0f} | "
+            f"**{r['ratio']:.2f}×** | {r['package_gflops']:.1f} | {r['reference_gflops']:.1f} |"
+        )
+    lines += [
+        "",
+        "| preset | 1-image p50 | 1-image p99 | images/s at batch 1000 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for r in results["presets"]:
+        if "generation" in r:
+            g = r["generation"]
+            lines.append(
+                f"| {r['preset']} | {g['p50_ms']:.2f} ms | {g['p99_ms']:.2f} ms | "
+                f"{g['batch1000_images_per_s']:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the suite and write JSON + markdown; returns the results dict."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--presets", default=",".join(PRESETS))
+    parser.add_argument(
+        "--steps", type=int, default=0, help="timed steps per run (0: about 4 s per run)"
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override settings for every preset, e.g. update=alternating",
+    )
+    parser.add_argument("--out", default=str(RESULTS / "train_speed"))
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        overrides[key] = json.loads(value) if value[:1] in "0123456789tf[-" else value
+    results = {
+        "machine": f"{platform.node() or 'host'}: {os.cpu_count()} CPU threads, "
+        f"{platform.machine()}, {_gpu_names() or 'no GPU'}",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "overrides": overrides,
+        "matmul_peak_gflops": matmul_peak_gflops(),
+        "presets": [],
+    }
+    for name in args.presets.split(","):
+        r = bench_preset(name, args.steps, args.repeats, overrides)
+        print(json.dumps({k: v for k, v in r.items() if not k.endswith("_runs")}), flush=True)
+        results["presets"].append(r)
+    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    out.with_suffix(".md").write_text(markdown(results))
+    print(markdown(results))
+    return results
+
+
+def _gpu_names() -> str:
+    return ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
+
+
+if __name__ == "__main__":
+    main()

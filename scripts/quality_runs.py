@@ -1,0 +1,164 @@
+"""Train for a fixed time on one CPU core, then score the snapshots with the package evaluator.
+
+    python scripts/quality_runs.py train NAME --core 0 --minutes 15 --every 5 -- --preset dcgan
+    python scripts/quality_runs.py score NAME [--num 10000]
+    python scripts/quality_runs.py table NAME [NAME ...]
+
+``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed 0
+--ema 0.999`` pinned to one core (``taskset``), output in ``$QUALITY_DIR/NAME`` (default
+``/tmp/quality``), so two runs can share the 2-core machine without sharing a core. ``score``
+evaluates every snapshot (and the final model) at the protocol's N = 10,000, seed 0, for the
+EMA generator and the live one, and writes ``docs/results/NAME.json``. ``table`` prints a
+markdown table of Fréchet distance by minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "results"
+
+
+def run_dir(name: str) -> Path:
+    return Path(os.environ.get("QUALITY_DIR", "/tmp/quality")) / name
+
+
+def train(args: argparse.Namespace) -> None:
+    out = run_dir(args.name)
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        "taskset",
+        "-c",
+        str(args.core),
+        sys.executable,
+        "-m",
+        "mnist_gan",
+        "train",
+        "--output-dir",
+        str(out),
+        "--minutes",
+        str(args.minutes),
+        "--snapshot-minutes",
+        str(args.every),
+        "--threads",
+        "1",
+        "--seed",
+        "0",
+        "--ema",
+        str(args.ema),
+        "--quiet",
+        "--epochs",
+        "1000",
+        *args.train_args,
+    ]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    log = out.with_suffix(".log")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as handle:
+        code = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT)
+    meta = {
+        "name": args.name,
+        "command": "mnist-gan " + shlex.join(command[command.index("train") :]),
+        "pinned": f"taskset -c {args.core}",
+        "exit_code": code,
+        "wall_seconds": round(time.time() - start, 1),
+        "last_line": log.read_text().strip().splitlines()[-1] if log.exists() else "",
+    }
+    (out / "quality_run.json").write_text(json.dumps(meta, indent=1))
+    print(json.dumps(meta, indent=1))
+
+
+def score(args: argparse.Namespace) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from mnist_gan.evaluation.evaluate import evaluate_images
+    from mnist_gan.images import to_uint8
+    from mnist_gan.loading import load_gan
+
+    out = run_dir(args.name)
+    meta = json.loads((out / "quality_run.json").read_text())
+    snapshots = sorted((out / "snapshots").glob("minute_*.keras"))
+    rows = []
+    for path in snapshots:
+        minute = float(re.search(r"minute_([\d.]+)\.keras", path.name).group(1))
+        gan = load_gan(path)
+        row = {"minute": minute}
+        for which in (
+            (("ema", True), ("live", False))
+            if gan.ema_generator is not None
+            else (("live", False),)
+        ):
+            images = to_uint8(gan.generate(args.num, seed=0, use_ema=which[1]), gan.pixel_range)
+            row[which[0]] = evaluate_images(images, seed=0)
+            row[which[0]].pop("class_histogram", None)
+        rows.append(row)
+        print(
+            minute,
+            {k: round(v["frechet_distance"], 2) for k, v in row.items() if k != "minute"},
+            flush=True,
+        )
+    config = json.loads((out / "config.json").read_text())
+    history = (
+        json.loads((out / "history.json").read_text()) if (out / "history.json").exists() else {}
+    )
+    result = {
+        **meta,
+        "config": config,
+        "epochs_done": len(history.get("d_loss", [])),
+        "num_samples": args.num,
+        "snapshots": rows,
+    }
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
+
+
+def table(args: argparse.Namespace) -> None:
+    print("| run | minute | FD (EMA) | FD (live) | smallest class (EMA) | classifier score (EMA) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in args.names:
+        result = json.loads((RESULTS / f"{name}.json").read_text())
+        for row in result["snapshots"]:
+            nan = float("nan")
+            ema, live = row.get("ema", {}), row["live"]
+            cells = [
+                name,
+                f"{row['minute']:g}",
+                f"{ema.get('frechet_distance', nan):.2f}",
+                f"{live['frechet_distance']:.2f}",
+                f"{ema.get('smallest_class_share', nan):.3f}",
+                f"{ema.get('classifier_score', nan):.2f}",
+            ]
+            print("| " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train")
+    p.add_argument("name")
+    p.add_argument("--core", type=int, default=0)
+    p.add_argument("--minutes", type=float, default=15)
+    p.add_argument("--every", type=float, default=5)
+    p.add_argument("--ema", type=float, default=0.999)
+    p = sub.add_parser("score")
+    p.add_argument("name")
+    p.add_argument("--num", type=int, default=10000)
+    p = sub.add_parser("table")
+    p.add_argument("names", nargs="+")
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    args.train_args = extra
+    {"train": train, "score": score, "table": table}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Smoke test of the speed benchmark (the real run is recorded in benchmarks/results)."""
+
+from benchmarks.train_speed import bench_preset, forward_macs, markdown, step_flops_per_image
+from mnist_gan import MNISTGAN
+
+
+def test_flop_count_of_the_dcgan_matches_the_hand_count():
+    gan = MNISTGAN()
+    # Dense 100x1008; ConvT 3x3 inputs x 5x5x56x112; 7x7 x 5x5x28x56; 14x14 x 5x5x1x28.
+    assert forward_macs(gan.generator) == 100 * 1008 + 9 * 156_800 + 49 * 39_200 + 196 * 700
+    # Conv 14x14 outputs x 5x5x1x64; 7x7 x 5x5x64x128; Dense 6272.
+    assert forward_macs(gan.discriminator) == 196 * 1600 + 49 * 204_800 + 6272
+    f_g, f_d = 3_570_000, 10_355_072
+    assert step_flops_per_image(gan, "alternating") == 2 * (4 * f_g + 8 * f_d)
+    assert step_flops_per_image(gan, "simultaneous") == 2 * (3 * f_g + 5 * f_d)
+
+
+def test_benchmark_runs_both_loops():
+    result = bench_preset("dcgan", steps=2, repeats=1, overrides={"batch_size": 16})
+    assert result["package_images_per_s"] > 0 and result["reference_images_per_s"] > 0
+    assert result["ratio"] > 0 and result["generation"]["p50_ms"] > 0
+    results = {
+        "machine": "test",
+        "matmul_peak_gflops": 1.0,
+        "tensorflow": "x",
+        "keras": "y",
+        "repeats": 1,
+        "peak_rss_mib": 1.0,
+        "presets": [result],
+    }
+    assert "| dcgan | 16 |" in markdown(results)
