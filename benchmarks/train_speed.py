@@ -241,9 +241,10 @@ def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any])
     package.run(warm)
     reference.run(warm)
     if steps <= 0:  # size each timed run to about 4 seconds of the reference loop
-        per_step = reference.run(5) / 5
+        probe = 2 if config.image_size > 28 else 5
+        per_step = reference.run(probe) / probe
         spe = config.steps_per_execution
-        steps = int(min(600, max(10, 4.0 / per_step)))
+        steps = int(min(600, max(3 if per_step > 1 else 10, 4.0 / per_step)))
         steps = max(spe, steps - steps % spe)
     pkg, ref = [], []
     for _ in range(repeats):

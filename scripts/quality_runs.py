@@ -139,6 +139,35 @@ def table(args: argparse.Namespace) -> None:
             print("| " + " | ".join(cells) + " |")
 
 
+def plot(args: argparse.Namespace) -> None:
+    """Fréchet distance (EMA generator, solid; live, dashed) against training minutes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name in args.names:
+        result = json.loads((RESULTS / f"{name}.json").read_text())
+        rows = result["snapshots"]
+        minutes = [r["minute"] for r in rows]
+        for key, style in (("ema", "-"), ("live", "--")):
+            if all(key in r for r in rows):
+                values = [r[key]["frechet_distance"] for r in rows]
+                label = f"{name} ({'EMA' if key == 'ema' else 'live'})"
+                ax.plot(minutes, values, style, marker="o", ms=3, label=label)
+    ax.axhline(args.real, color="grey", lw=0.8, ls=":", label=f"real data ({args.real:g})")
+    ax.set_yscale("log")
+    ax.set_xlabel("training minutes (one CPU core)")
+    ax.set_ylabel("Fréchet distance (MNIST classifier features)")
+    ax.set_title("sample quality against training time, N = 10,000")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,11 +182,15 @@ def main() -> None:
     p.add_argument("--num", type=int, default=10000)
     p = sub.add_parser("table")
     p.add_argument("names", nargs="+")
+    p = sub.add_parser("plot")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--out", default=str(ROOT / "docs" / "images" / "fd_vs_minutes.png"))
+    p.add_argument("--real", type=float, default=0.827, help="real-data baseline to draw")
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.train_args = extra
-    {"train": train, "score": score, "table": table}[args.command](args)
+    {"train": train, "score": score, "table": table, "plot": plot}[args.command](args)
 
 
 if __name__ == "__main__":

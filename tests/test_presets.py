@@ -18,6 +18,7 @@ CASES = {
     "mlp-bn": {},
     "dcgan64": {},
     "dcgan64-32": {"image_size": 32},
+    "fast": {},
 }
 
 
@@ -264,6 +265,37 @@ EXPECTED = {
             661_248,
         ),
     ),
+    "fast": (
+        (
+            [
+                ("z", (None, 100), 0),
+                ("project", (None, 3136), 313_600),
+                ("reshape", (None, 7, 7, 64), 0),
+                ("bn0", (None, 7, 7, 64), 256),
+                ("lrelu0", (None, 7, 7, 64), 0),
+                ("deconv1", (None, 14, 14, 32), 32_768),
+                ("bn1", (None, 14, 14, 32), 128),
+                ("lrelu1", (None, 14, 14, 32), 0),
+                ("deconv2", (None, 28, 28, 1), 513),
+                ("image", (None, 28, 28, 1), 0),
+            ],
+            347_265,
+            347_073,
+        ),
+        (
+            [
+                ("image", (None, 28, 28, 1), 0),
+                ("conv1", (None, 14, 14, 32), 544),
+                ("lrelu1", (None, 14, 14, 32), 0),
+                ("conv2", (None, 7, 7, 64), 32_832),
+                ("lrelu2", (None, 7, 7, 64), 0),
+                ("flatten", (None, 3136), 0),
+                ("logit", (None, 1), 3_137),
+            ],
+            36_513,
+            36_513,
+        ),
+    ),
 }
 
 
@@ -293,7 +325,7 @@ def test_layer_tables_are_pinned(case):
 def test_every_preset_has_a_row_and_a_builder():
     from mnist_gan.models import BUILDERS
 
-    assert list(PRESETS) == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64"]
+    assert list(PRESETS) == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast"]
     assert set(BUILDERS) == set(PRESETS)
     for row in PRESETS.values():
         assert row["description"] and row["origin"]
@@ -325,6 +357,10 @@ DEFAULTS = {
         batch_size=128, g_learning_rate=2e-4, d_learning_rate=2e-4, lr_decay_rate=1.0,
         beta_1=0.5, noise="normal", latent_dim=100, pixel_range=(-1.0, 1.0), image_size=64,
     ),
+    "fast": dict(
+        batch_size=64, g_learning_rate=2e-4, d_learning_rate=2e-4, lr_decay_rate=1.0,
+        beta_1=0.5, update="simultaneous", ema_decay=0.999, jit_compile=True,
+    ),
 }  # fmt: skip
 
 
@@ -350,12 +386,13 @@ def test_make_config_mlp_defaults_and_overrides():
     assert changed.g_learning_rate == 2e-4  # the rest keeps the preset's value
 
 
-def test_image_size_is_checked_by_the_builders():
+def test_image_size_is_checked_with_the_settings():
     with pytest.raises(MNISTGANError, match="64 or 32"):
-        build_networks(make_config("dcgan64", image_size=48))
-    for preset in ("mlp", "conv", "mlp-bn"):
+        make_config("dcgan64", image_size=48)
+    for preset in ("dcgan", "mlp", "conv", "mlp-bn", "fast"):
         with pytest.raises(MNISTGANError, match="image_size 28"):
-            build_networks(make_config(preset, image_size=64))
+            make_config(preset, image_size=64)
+    assert build_networks(make_config("dcgan64", image_size=32))[0].output_shape[1] == 32
 
 
 def test_mlp_bn_scales_real_data_to_unit_range():

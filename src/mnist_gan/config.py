@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mnist_gan.errors import MNISTGANError
 
 NOISE_KINDS = ("normal", "uniform")
+# Sides each design can be built at (presets not listed: 28 only).
+IMAGE_SIZES = {"dcgan64": (64, 32)}
 
 
 @dataclass
@@ -56,7 +58,6 @@ class GANConfig:
     minutes: float | None = None  # stop (checkpointed, resumable) after this much training time
     snapshot_minutes: float | None = None  # save the model every N minutes (quality curves)
     threads: int | None = None  # CPU threads for TensorFlow ops (None: all cores)
-    extra: dict[str, Any] = field(default_factory=dict)  # preset-specific builder options
 
     def validate(self) -> GANConfig:
         """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit."""
@@ -89,6 +90,12 @@ class GANConfig:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value < 1:
                 raise MNISTGANError(f"{name} must be in [0, 1), got {value!r}")
+        sizes = IMAGE_SIZES.get(self.preset, (28,))
+        if self.image_size not in sizes:
+            raise MNISTGANError(
+                f"preset {self.preset!r} works at image_size "
+                f"{' or '.join(map(str, sizes))}, got {self.image_size}"
+            )
         if self.noise not in NOISE_KINDS:
             raise MNISTGANError(f"noise must be one of {NOISE_KINDS}, got {self.noise!r}")
         if self.update not in ("alternating", "simultaneous"):

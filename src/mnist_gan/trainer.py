@@ -35,7 +35,6 @@ ARCHITECTURE_KEYS = (
     "noise",
     "pixel_range",
     "image_size",
-    "extra",
     "ema_decay",
 )
 
