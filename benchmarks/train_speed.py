@@ -135,6 +135,7 @@ class Package:
             image_size=config.image_size,
             d_loss_reduction=config.d_loss_reduction,
             update=config.update,
+            ema_decay=config.ema_decay,
             seed=0,
         )
         g_opt, d_opt = make_optimizers(config)
@@ -166,6 +167,46 @@ class Package:
         start = time.perf_counter()
         self.gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
         return time.perf_counter() - start
+
+
+def ablation(config, images: np.ndarray, steps: int, repeats: int) -> dict[str, float]:
+    """Where the package's time goes, for one preset: images/s of
+
+    - ``fit``: the package path (``MNISTGAN.fit`` on the trainer's dataset);
+    - ``fit_on_reference_data``: the same ``fit`` on the reference loop's pipeline;
+    - ``train_step_loop``: ``gan.train_step`` in a plain ``tf.function`` loop (no ``fit``);
+    - ``reference``: the tutorial loop.
+    """
+    package, reference = Package(config, images), Reference(config, images)
+    ref_ds = reference_dataset(images, config).repeat()
+
+    def fit_on_reference(n: int) -> float:
+        start = time.perf_counter()
+        package.gan.fit(ref_ds, epochs=1, steps_per_epoch=n, verbose=0, shuffle=False)
+        return time.perf_counter() - start
+
+    step_fn = tf.function(package.gan.train_step, jit_compile=config.jit_compile)
+
+    def step_loop(n: int) -> float:
+        iterator = iter(ref_ds)
+        start = time.perf_counter()
+        for _ in range(n):
+            step_fn(next(iterator))
+        return time.perf_counter() - start
+
+    runs = {
+        "fit": package.run,
+        "fit_on_reference_data": fit_on_reference,
+        "train_step_loop": step_loop,
+        "reference": reference.run,
+    }
+    for run in runs.values():
+        run(3)
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            times[name].append(steps * config.batch_size / run(steps))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 # ------------------------------------------------------------------------------ FLOPs
@@ -323,11 +364,20 @@ def main(argv: list[str] | None = None) -> dict:
         help="override settings for every preset, e.g. update=alternating",
     )
     parser.add_argument("--out", default=str(RESULTS / "train_speed"))
+    parser.add_argument(
+        "--ablation", metavar="PRESET", help="only break down where one preset's time goes"
+    )
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {}
     for item in args.set:
         key, value = item.split("=", 1)
         overrides[key] = json.loads(value) if value[:1] in "0123456789tf[-" else value
+    if args.ablation:
+        config = make_config(args.ablation, **overrides)
+        images = np.random.default_rng(0).integers(0, 256, (6400, 28, 28), dtype=np.uint8)
+        found = ablation(config, images, args.steps or 15, args.repeats)
+        print(json.dumps({"preset": args.ablation, "overrides": overrides, **found}))
+        return found
     results = {
         "machine": f"{platform.node() or 'host'}: {os.cpu_count()} CPU threads, "
         f"{platform.machine()}, {_gpu_names() or 'no GPU'}",

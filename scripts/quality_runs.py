@@ -87,16 +87,18 @@ def score(args: argparse.Namespace) -> None:
     out = run_dir(args.name)
     meta = json.loads((out / "quality_run.json").read_text())
     snapshots = sorted((out / "snapshots").glob("minute_*.keras"))
+    minutes = [float(re.search(r"minute_([\d.]+)\.keras", p.name).group(1)) for p in snapshots]
+    # The live generator is scored where EMA and no-EMA are compared: at 10 and 15 minutes and
+    # at the end; the EMA generator at every snapshot (the curves).
+    live_at = {10.0, 15.0, max(minutes, default=0.0)}
     rows = []
-    for path in snapshots:
-        minute = float(re.search(r"minute_([\d.]+)\.keras", path.name).group(1))
+    for path, minute in zip(snapshots, minutes):
         gan = load_gan(path)
         row = {"minute": minute}
-        for which in (
-            (("ema", True), ("live", False))
-            if gan.ema_generator is not None
-            else (("live", False),)
-        ):
+        kinds = [("ema", True)] if gan.ema_generator is not None else []
+        if gan.ema_generator is None or minute in live_at:
+            kinds.append(("live", False))
+        for which in kinds:
             images = to_uint8(gan.generate(args.num, seed=0, use_ema=which[1]), gan.pixel_range)
             row[which[0]] = evaluate_images(images, seed=0)
             row[which[0]].pop("class_histogram", None)
@@ -127,12 +129,12 @@ def table(args: argparse.Namespace) -> None:
         result = json.loads((RESULTS / f"{name}.json").read_text())
         for row in result["snapshots"]:
             nan = float("nan")
-            ema, live = row.get("ema", {}), row["live"]
+            ema, live = row.get("ema", {}), row.get("live", {})
             cells = [
                 name,
                 f"{row['minute']:g}",
                 f"{ema.get('frechet_distance', nan):.2f}",
-                f"{live['frechet_distance']:.2f}",
+                f"{live.get('frechet_distance', nan):.2f}",
                 f"{ema.get('smallest_class_share', nan):.3f}",
                 f"{ema.get('classifier_score', nan):.2f}",
             ]
@@ -150,12 +152,21 @@ def plot(args: argparse.Namespace) -> None:
     for name in args.names:
         result = json.loads((RESULTS / f"{name}.json").read_text())
         rows = result["snapshots"]
-        minutes = [r["minute"] for r in rows]
         for key, style in (("ema", "-"), ("live", "--")):
-            if all(key in r for r in rows):
-                values = [r[key]["frechet_distance"] for r in rows]
-                label = f"{name} ({'EMA' if key == 'ema' else 'live'})"
-                ax.plot(minutes, values, style, marker="o", ms=3, label=label)
+            points = [(r["minute"], r[key]["frechet_distance"]) for r in rows if key in r]
+            if key == "live" and len(points) < len(rows) and "ema" in rows[0]:
+                # live generator scored at a few minutes only: markers, no line
+                ax.plot(
+                    *zip(*points),
+                    "x",
+                    color=ax.lines[-1].get_color(),
+                    ms=6,
+                    label=f"{name} (no EMA)",
+                )
+                continue
+            if points:
+                label = f"{name} ({'EMA' if key == 'ema' else 'no EMA'})"
+                ax.plot(*zip(*points), style, marker="o", ms=3, label=label)
     ax.axhline(args.real, color="grey", lw=0.8, ls=":", label=f"real data ({args.real:g})")
     ax.set_yscale("log")
     ax.set_xlabel("training minutes (one CPU core)")

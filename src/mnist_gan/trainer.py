@@ -290,8 +290,9 @@ class GANTrainer:
             f"{stopped}{trained_steps} steps in {_format_seconds(wall)}, "
             f"{trained_steps * c.batch_size / wall:.0f} images/s; wrote "
             f"{len(self._grid_callback.written)} grid(s) in {self._grid_callback.output_dir}, "
-            f"checkpoint {self._checkpoint_callback.latest}, {self._curve_callback.written}, "
-            f"{self.model_path}"
+            + ", ".join(
+                str(path) for path in self.files_written[len(self._grid_callback.written) :]
+            )
         )
         return result
 
