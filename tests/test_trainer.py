@@ -36,7 +36,7 @@ def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images
     assert json.loads((out / "config.json").read_text())["batch_size"] == 40
     assert len(history.history["d_loss"]) == 2
     summary = capsys.readouterr().out.strip().splitlines()[-1]
-    assert summary.startswith("Done: 2 epoch(s) in ") and "images/s" in summary
+    assert summary.startswith("Done: 2 epoch(s), 6 steps in ") and "images/s" in summary
     samples = trainer.generate_samples(7)
     assert samples.shape == (7, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
 
