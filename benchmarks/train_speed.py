@@ -127,17 +127,7 @@ class Package:
 
     def __init__(self, config, images: np.ndarray) -> None:
         keras.utils.set_random_seed(0)
-        self.gan = MNISTGAN(
-            config.latent_dim,
-            preset=config.preset,
-            noise=config.noise,
-            pixel_range=config.pixel_range,
-            image_size=config.image_size,
-            d_loss_reduction=config.d_loss_reduction,
-            update=config.update,
-            ema_decay=config.ema_decay,
-            seed=0,
-        )
+        self.gan = MNISTGAN.from_settings(config, seed=0)
         g_opt, d_opt = make_optimizers(config)
         self.gan.compile(
             g_optimizer=g_opt,

@@ -35,16 +35,7 @@ def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
 
     saved = dict(read_checkpoint_header(path)["meta"]["config"])
     config = make_config(saved.pop("preset"), **saved)
-    gan = MNISTGAN(
-        config.latent_dim,
-        preset=config.preset,
-        noise=config.noise,
-        pixel_range=config.pixel_range,
-        image_size=config.image_size,
-        d_loss_reduction=config.d_loss_reduction,
-        ema_decay=config.ema_decay,
-        update=config.update,
-    )
+    gan = MNISTGAN.from_settings(config)
     g_opt, d_opt = make_optimizers(config)
     gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
     load_checkpoint(gan, path)

@@ -110,17 +110,7 @@ class GANTrainer:
             set_cpu_threads(self.config.threads)
         keras.utils.set_random_seed(self.seed)
         c = self.config
-        gan = MNISTGAN(
-            c.latent_dim,
-            preset=c.preset,
-            noise=c.noise,
-            pixel_range=c.pixel_range,
-            image_size=c.image_size,
-            d_loss_reduction=c.d_loss_reduction,
-            ema_decay=c.ema_decay,
-            update=c.update,
-            seed=self.seed,
-        )
+        gan = MNISTGAN.from_settings(c, seed=self.seed)
         g_opt, d_opt = make_optimizers(c)
         gan.compile(
             g_optimizer=g_opt,

@@ -146,6 +146,21 @@ class MNISTGAN(keras.Model):
         self.loss_fn: keras.losses.Loss | None = None
         self.built = True
 
+    @classmethod
+    def from_settings(cls, config: GANConfig, seed: int | None = None) -> MNISTGAN:
+        """The (uncompiled) model a :class:`~mnist_gan.config.GANConfig` describes."""
+        return cls(
+            config.latent_dim,
+            preset=config.preset,
+            noise=config.noise,
+            pixel_range=config.pixel_range,
+            image_size=config.image_size,
+            d_loss_reduction=config.d_loss_reduction,
+            ema_decay=config.ema_decay,
+            update=config.update,
+            seed=seed,
+        )
+
     # ------------------------------------------------------------------ training setup
     def compile(
         self,
