@@ -29,11 +29,11 @@ def test_ema_update_follows_the_formula_with_warm_up():
         v.assign(value)
     gan.generator.get_layer("bn").moving_mean.assign(np.full(8, 5.0, "float32"))
     gan.update_ema()
-    d1 = min(0.9, 2 / 11)  # warm-up: (1 + n) / (10 + n) after n = 1 update
+    d1 = min(0.9, 1 - 1 / 1.05)  # warm-up: 1 - 1 / (1 + 0.05 n) after n = 1 update
     for averaged, s, w in zip(gan.ema_generator.trainable_variables, start, live):
         np.testing.assert_allclose(averaged.numpy(), d1 * s + (1 - d1) * w, rtol=1e-6)
     gan.update_ema()
-    d2 = min(0.9, 3 / 12)
+    d2 = min(0.9, 1 - 1 / 1.1)
     for averaged, s, w in zip(gan.ema_generator.trainable_variables, start, live):
         expected = d2 * (d1 * s + (1 - d1) * w) + (1 - d2) * w
         np.testing.assert_allclose(averaged.numpy(), expected, rtol=1e-5)

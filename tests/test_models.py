@@ -160,12 +160,14 @@ def test_bad_model_arguments_are_clear_errors(bad):
         MNISTGAN(**bad)
 
 
-def _toy_gan(update):
+def _toy_gan(update, **kwargs):
     z = keras.Input((4,))
     image = keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784, activation="tanh")(z))
     x = keras.Input((28, 28, 1))
     logit = keras.layers.Dense(1)(keras.layers.Flatten()(x))
-    return MNISTGAN(4, keras.Model(z, image), keras.Model(x, logit), update=update, seed=1)
+    return MNISTGAN(
+        4, keras.Model(z, image), keras.Model(x, logit), update=update, seed=1, **kwargs
+    )
 
 
 @pytest.mark.parametrize("update", ["simultaneous", "alternating"])
@@ -231,3 +233,48 @@ def test_numpy_fast_path_sees_new_weights(tiny_images):
     after = gan.generate(2, seed=1)
     assert not np.allclose(before, after)
     np.testing.assert_allclose(after, gan.generate(20, seed=1)[:2], atol=2e-5)
+
+
+def test_hinge_loss_and_r1_penalty_follow_their_definitions(tiny_images):
+    gamma = 0.5
+    gan = _toy_gan("simultaneous", loss="hinge", r1_gamma=gamma)
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    g0 = [w.numpy() for w in gan.generator.trainable_weights]
+    d0 = [w.numpy() for w in gan.discriminator.trainable_weights]
+    state = gan.seed_generator.state.numpy()
+    real = gan.prepare_real_images(tiny_images[:8])
+    # A linear discriminator's input gradient is its kernel for every image.
+    kernel = gan.discriminator.trainable_weights[0].numpy()
+    _, penalty = gan._real_logits(real)
+    np.testing.assert_allclose(float(penalty), gamma / 2 * np.sum(kernel**2), rtol=1e-5)
+    gan.train_step(tf.constant(tiny_images[:8]))
+
+    ref = _toy_gan("simultaneous")
+    for w, v in zip(ref.generator.trainable_weights + ref.discriminator.trainable_weights, g0 + d0):
+        w.assign(v)
+    ref.seed_generator.state.assign(state)
+    z = ref.sample_noise(8)
+    with tf.GradientTape(persistent=True) as tape:
+        fake_logits = ref.discriminator(ref.generator(z))
+        real_logits = ref.discriminator(real)
+        d_loss = tf.reduce_mean(tf.nn.relu(1 - real_logits)) + tf.reduce_mean(
+            tf.nn.relu(1 + fake_logits)
+        )
+        g_loss = -tf.reduce_mean(fake_logits)
+    d_grads = [g.numpy() for g in tape.gradient(d_loss, ref.discriminator.trainable_weights)]
+    d_grads[0] += gamma * kernel  # d/dw of gamma/2 |w|^2
+    g_grads = tape.gradient(g_loss, ref.generator.trainable_weights)
+    for w, v, g in zip(gan.discriminator.trainable_weights, d0, d_grads):
+        np.testing.assert_allclose(w.numpy(), v - 0.1 * g, rtol=1e-4, atol=1e-6)
+    for w, v, g in zip(gan.generator.trainable_weights, g0, g_grads):
+        np.testing.assert_allclose(w.numpy(), v - 0.1 * g.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_loss_and_r1_settings_round_trip_and_are_validated():
+    gan = MNISTGAN(preset="fast", loss="hinge", r1_gamma=0.1)
+    clone = MNISTGAN.from_config(gan.get_config())
+    assert (clone.loss, clone.r1_gamma) == ("hinge", 0.1)
+    with pytest.raises(MNISTGANError, match="loss"):
+        MNISTGAN(preset="fast", loss="wasserstein")
+    with pytest.raises(MNISTGANError, match="r1_gamma"):
+        MNISTGAN(preset="fast", r1_gamma=-1.0)

@@ -75,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="D step then G step (alternating) or both from one pass (simultaneous)",
     )
     train.add_argument(
+        "--loss",
+        choices=("bce", "hinge"),
+        help="non-saturating logistic loss (bce) or hinge loss (dcgan: bce)",
+    )
+    train.add_argument(
+        "--r1-gamma", type=float, help="R1 gradient penalty on real images, e.g. 0.1 (0: off)"
+    )
+    train.add_argument(
         "--snapshot-minutes", type=float, help="save the model every N minutes of training"
     )
     train.add_argument("--threads", type=int, help="CPU threads for TensorFlow (default: all)")
@@ -161,6 +169,8 @@ def _train(args: argparse.Namespace) -> int:
             "ema_decay",
             "minutes",
             "update",
+            "loss",
+            "r1_gamma",
             "snapshot_minutes",
             "threads",
         )

@@ -18,6 +18,7 @@ from typing import Any
 from mnist_gan.errors import MNISTGANError
 
 NOISE_KINDS = ("normal", "uniform")
+LOSSES = ("bce", "hinge")
 # Sides each design can be built at (presets not listed: 28 only).
 IMAGE_SIZES = {"dcgan64": (64, 32)}
 
@@ -43,6 +44,8 @@ class GANConfig:
     beta_2: float = 0.999
     d_loss_reduction: str = "sum"  # "sum": loss(real) + loss(fake); "mean": their average
     update: str = "alternating"  # or "simultaneous": one G pass feeds both losses (faster)
+    loss: str = "bce"  # "bce": non-saturating logistic loss; "hinge": hinge D, -D(G(z)) for G
+    r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 * |grad_x D(x)|^2 on real images
     # -- run --
     seed: int | None = None  # an int fixes init, noise and data order; None draws one per run
     output_dir: str = "outputs"
@@ -102,6 +105,10 @@ class GANConfig:
             raise MNISTGANError(
                 f"update must be 'alternating' or 'simultaneous', got {self.update!r}"
             )
+        if self.loss not in LOSSES:
+            raise MNISTGANError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if not _is_number(self.r1_gamma) or not 0 <= self.r1_gamma < math.inf:
+            raise MNISTGANError(f"r1_gamma must be a number >= 0 (0: off), got {self.r1_gamma!r}")
         if self.d_loss_reduction not in ("sum", "mean"):
             raise MNISTGANError(
                 f"d_loss_reduction must be 'sum' or 'mean', got {self.d_loss_reduction!r}"

@@ -17,6 +17,7 @@ from mnist_gan.config import GANConfig, make_config
 from mnist_gan.errors import MNISTGANError
 
 MNIST_SIDE = 28
+EMA_RAMPUP = 0.05  # the EMA's horizon is at most this fraction of the steps trained so far
 
 
 def make_optimizer(
@@ -82,6 +83,12 @@ class MNISTGAN(keras.Model):
             batch). ``"simultaneous"``: both losses from one generator pass and both gradients
             at the same weights, as in the TensorFlow DCGAN tutorial (1 and 2 passes; faster).
             None: the preset's (``alternating`` except for ``fast``).
+        loss: ``"bce"``: the non-saturating logistic loss, with ``loss_fn`` from :meth:`compile`
+            (binary cross-entropy on logits by default). ``"hinge"``: discriminator
+            ``relu(1 - D(x)) + relu(1 + D(G(z)))``, generator ``-D(G(z))``; ``loss_fn`` unused.
+        r1_gamma: when > 0, add the R1 penalty ``r1_gamma / 2 * E|grad_x D(x)|^2`` on real
+            images to the discriminator loss (Mescheder et al. 2018); costs a second
+            differentiation of the discriminator on the real batch.
 
     ``call(z)`` returns images, so ``gan.predict(z)`` works.
     """
@@ -100,6 +107,8 @@ class MNISTGAN(keras.Model):
         seed: int | None = None,
         ema_decay: float | None = None,
         update: str | None = None,
+        loss: str | None = None,
+        r1_gamma: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -112,6 +121,8 @@ class MNISTGAN(keras.Model):
             d_loss_reduction=d_loss_reduction,
             ema_decay=ema_decay,
             update=update,
+            loss=loss,
+            r1_gamma=r1_gamma,
         )
         self.config = config
         self.latent_dim = config.latent_dim
@@ -132,6 +143,8 @@ class MNISTGAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ema_decay = float(config.ema_decay)
         self.update = config.update
+        self.loss = config.loss
+        self.r1_gamma = float(config.r1_gamma)
         self.ema_generator: keras.Model | None = None
         if self.ema_decay > 0:
             self.ema_generator = keras.models.clone_model(generator)
@@ -158,6 +171,8 @@ class MNISTGAN(keras.Model):
             d_loss_reduction=config.d_loss_reduction,
             ema_decay=config.ema_decay,
             update=config.update,
+            loss=config.loss,
+            r1_gamma=config.r1_gamma,
             seed=seed,
         )
 
@@ -207,7 +222,6 @@ class MNISTGAN(keras.Model):
             raise MNISTGANError("call gan.compile() before gan.fit()")
         real = self.prepare_real_images(data)
         batch_size = tf.shape(real)[0]
-        ones = tf.ones((batch_size, 1))
 
         d_lr, g_lr = self.d_optimizer.learning_rate, self.g_optimizer.learning_rate
         z = self.sample_noise(batch_size)
@@ -216,10 +230,10 @@ class MNISTGAN(keras.Model):
             # gradients are taken at the same weights, before either optimizer steps.
             with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
                 fake = self.generator(z, training=True)
-                real_logits = self.discriminator(real, training=True)
+                real_logits, penalty = self._real_logits(real)
                 fake_logits = self.discriminator(fake, training=True)
-                d_loss = self._discriminator_loss(real_logits, fake_logits)
-                g_loss = self.loss_fn(ones, fake_logits)
+                d_loss = self._discriminator_loss(real_logits, fake_logits) + penalty
+                g_loss = self._generator_loss(fake_logits)
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
             g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
             self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
@@ -228,9 +242,9 @@ class MNISTGAN(keras.Model):
             # Discriminator: real -> 1, fake -> 0. Generator weights are not touched here.
             with tf.GradientTape() as tape:
                 fake = self.generator(z, training=True)
-                real_logits = self.discriminator(real, training=True)
+                real_logits, penalty = self._real_logits(real)
                 fake_logits = self.discriminator(fake, training=True)
-                d_loss = self._discriminator_loss(real_logits, fake_logits)
+                d_loss = self._discriminator_loss(real_logits, fake_logits) + penalty
             grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
             # Generator: fresh fakes labelled real, through the updated discriminator; only
@@ -238,7 +252,7 @@ class MNISTGAN(keras.Model):
             z = self.sample_noise(batch_size)
             with tf.GradientTape() as tape:
                 g_logits = self.discriminator(self.generator(z, training=True), training=True)
-                g_loss = self.loss_fn(ones, g_logits)
+                g_loss = self._generator_loss(g_logits)
             grads = tape.gradient(g_loss, self.generator.trainable_weights)
             self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
         if self.ema_generator is not None:
@@ -253,25 +267,49 @@ class MNISTGAN(keras.Model):
         logs["d_lr"] = tf.cast(d_lr, "float32")
         return logs
 
+    def _real_logits(self, real: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Discriminator logits on the real batch, and the R1 penalty on them (0 when off)."""
+        if self.r1_gamma <= 0:
+            return self.discriminator(real, training=True), tf.constant(0.0)
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            logits = self.discriminator(real, training=True)
+            # The sum's gradient is each image's own: images don't interact in D (no BN).
+            total = tf.reduce_sum(logits)
+        grads = tape.gradient(total, real)
+        squared_norms = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
+        return logits, 0.5 * self.r1_gamma * tf.reduce_mean(squared_norms)
+
     def _discriminator_loss(self, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
-        zeros = tf.zeros_like(fake_logits)
-        loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
-            zeros, fake_logits
-        )
+        if self.loss == "hinge":
+            loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(
+                tf.nn.relu(1.0 + fake_logits)
+            )
+        else:
+            loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
+                tf.zeros_like(fake_logits), fake_logits
+            )
         return loss / 2.0 if self.d_loss_reduction == "mean" else loss
+
+    def _generator_loss(self, fake_logits: tf.Tensor) -> tf.Tensor:
+        if self.loss == "hinge":
+            return -tf.reduce_mean(fake_logits)
+        return self.loss_fn(tf.ones_like(fake_logits), fake_logits)
 
     def update_ema(self) -> None:
         """Move ``ema_generator`` towards the generator: ``ema = d * ema + (1 - d) * weights``.
 
-        Warm-up: ``d = min(ema_decay, (1 + n) / (10 + n))`` after ``n`` updates, so the first
-        averages follow the generator closely instead of being dominated by its random initial
-        weights (0.18 after one update, 0.92 after 100, then ``ema_decay``). Batch-norm moving
-        statistics are not averaged but copied from the generator each step: they describe the
-        activations of weights close to the average and averaging them again would lag twice.
+        Warm-up: after ``n`` updates ``d = min(ema_decay, 1 - 1 / (1 + n * EMA_RAMPUP))``, i.e.
+        the average spans at most the last 5 % of training (StyleGAN2-ADA's ramp-up): early
+        averages are not dominated by the random initial weights, and in a short run the
+        average never reaches back into phases the generator has left (0.999 is reached after
+        about 20,000 updates). Batch-norm moving statistics are not averaged but copied from
+        the generator each step: they describe the activations of weights close to the average
+        and averaging them again would lag twice.
         """
         self.ema_updates.assign_add(1)
         n = tf.cast(self.ema_updates, "float32")
-        decay = tf.minimum(self.ema_decay, (1.0 + n) / (10.0 + n))
+        decay = tf.minimum(self.ema_decay, 1.0 - 1.0 / (1.0 + n * EMA_RAMPUP))
         for averaged, live in zip(
             self.ema_generator.trainable_variables, self.generator.trainable_variables
         ):
@@ -447,6 +485,8 @@ class MNISTGAN(keras.Model):
             "seed": self.seed,
             "ema_decay": self.ema_decay,
             "update": self.update,
+            "loss": self.loss,
+            "r1_gamma": self.r1_gamma,
             "name": self.name,
         }
 
