@@ -3,6 +3,7 @@
     python scripts/quality_runs.py train NAME --core 0 --minutes 15 --every 5 -- --preset dcgan
     python scripts/quality_runs.py score NAME [--num 10000]
     python scripts/quality_runs.py table NAME [NAME ...]
+    python scripts/quality_runs.py sweep NAME [NAME ...]
 
 ``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed 0
 --ema 0.999`` pinned to one core (``taskset``), output in ``$QUALITY_DIR/NAME`` (default
@@ -141,6 +142,40 @@ def table(args: argparse.Namespace) -> None:
             print("| " + " | ".join(cells) + " |")
 
 
+def sweep(args: argparse.Namespace) -> None:
+    """One row per run: its flags, steps trained, FD (EMA; live in brackets) at 5/10/15 min."""
+    print(
+        "| run | flags on top of the harness's | steps in the run | FD @ 5 | FD @ 10 | FD @ 15 "
+        "| smallest class (EMA) at the last of these |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for name in args.names:
+        result = json.loads((RESULTS / f"{name}.json").read_text())
+        flags = result["command"].split("--epochs 1000", 1)[-1].strip()
+        steps = re.search(r"(\d+) steps in", result.get("last_line", ""))
+        minutes = re.search(r"--minutes ([\d.]+)", result["command"])
+        by_minute = {row["minute"]: row for row in result["snapshots"]}
+        cells, last = [], None
+        for minute in (5.0, 10.0, 15.0):
+            row = by_minute.get(minute)
+            if row is None:
+                cells.append("–")
+                continue
+            last = row
+            cell = f"{row['ema']['frechet_distance']:.1f}" if "ema" in row else ""
+            if "live" in row:
+                live = f"{row['live']['frechet_distance']:.1f}"
+                cell = f"{cell} ({live})" if cell else live
+            cells.append(cell)
+        share = (last.get("ema") or last.get("live"))["smallest_class_share"] if last else None
+        print(
+            f"| {name} | `{flags}` | {steps.group(1) if steps else '?'} in "
+            f"{float(minutes.group(1)) if minutes else '?':g} min | "
+            + " | ".join(cells)
+            + f" | {share:.3f} |"
+        )
+
+
 def plot(args: argparse.Namespace) -> None:
     """Fréchet distance (EMA generator, solid; live, dashed) against training minutes."""
     import matplotlib
@@ -193,6 +228,8 @@ def main() -> None:
     p.add_argument("--num", type=int, default=10000)
     p = sub.add_parser("table")
     p.add_argument("names", nargs="+")
+    p = sub.add_parser("sweep")
+    p.add_argument("names", nargs="+")
     p = sub.add_parser("plot")
     p.add_argument("names", nargs="+")
     p.add_argument("--out", default=str(ROOT / "docs" / "images" / "fd_vs_minutes.png"))
@@ -201,7 +238,8 @@ def main() -> None:
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.train_args = extra
-    {"train": train, "score": score, "table": table, "plot": plot}[args.command](args)
+    commands = {"train": train, "score": score, "table": table, "sweep": sweep, "plot": plot}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
