@@ -4,6 +4,7 @@
     python scripts/quality_runs.py score NAME [--num 10000]
     python scripts/quality_runs.py table NAME [NAME ...]
     python scripts/quality_runs.py sweep NAME [NAME ...]
+    python scripts/quality_runs.py results NAME [NAME ...] --minutes 15 30
 
 ``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed 0
 --ema 0.999`` pinned to one core (``taskset``), output in ``$QUALITY_DIR/NAME`` (default
@@ -176,6 +177,37 @@ def sweep(args: argparse.Namespace) -> None:
         )
 
 
+def results(args: argparse.Namespace) -> None:
+    """README rows: every metric at the given minutes, for the generator the preset samples
+    from by default (the EMA one where the preset turns EMA on, else the live one)."""
+    from mnist_gan.config import PRESETS
+
+    print(
+        "| preset | training time | steps | generator | Fréchet distance ↓ | KID ↓ "
+        "| classifier score ↑ | smallest class share ↑ | precision ↑ | recall ↑ |"
+    )
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| *real data (floor)* | | | | *0.83* | *0.003* | *9.81* | *0.091* | *0.87* | *0.88* |")
+    for minute in args.minutes:
+        for name in args.names:
+            result = json.loads((RESULTS / f"{name}.json").read_text())
+            preset = result["config"]["preset"]
+            kind = "ema" if PRESETS[preset]["settings"].get("ema_decay", 0) > 0 else "live"
+            row = next((r for r in result["snapshots"] if r["minute"] == minute), None)
+            if row is None or kind not in row:
+                continue
+            m = row[kind]
+            steps = int(re.search(r"(\d+) steps in", result["last_line"]).group(1))
+            # Steps at this minute, from the run's average rate (snapshots don't log steps).
+            steps_at = round(steps * minute / float(result["config"]["minutes"]))
+            print(
+                f"| `{preset}` | {minute:g} min | ≈ {steps_at:,} | "
+                f"{'EMA' if kind == 'ema' else 'live'} | {m['frechet_distance']:.1f} | "
+                f"{m['kid']:.2f} | {m['classifier_score']:.2f} | "
+                f"{m['smallest_class_share']:.3f} | {m['precision']:.2f} | {m['recall']:.2f} |"
+            )
+
+
 def plot(args: argparse.Namespace) -> None:
     """Fréchet distance (EMA generator, solid; live, dashed) against training minutes."""
     import matplotlib
@@ -230,6 +262,9 @@ def main() -> None:
     p.add_argument("names", nargs="+")
     p = sub.add_parser("sweep")
     p.add_argument("names", nargs="+")
+    p = sub.add_parser("results")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--minutes", type=float, nargs="+", default=[15.0, 30.0])
     p = sub.add_parser("plot")
     p.add_argument("names", nargs="+")
     p.add_argument("--out", default=str(ROOT / "docs" / "images" / "fd_vs_minutes.png"))
@@ -238,7 +273,14 @@ def main() -> None:
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.train_args = extra
-    commands = {"train": train, "score": score, "table": table, "sweep": sweep, "plot": plot}
+    commands = {
+        "train": train,
+        "score": score,
+        "table": table,
+        "sweep": sweep,
+        "results": results,
+        "plot": plot,
+    }
     commands[args.command](args)
 
 
