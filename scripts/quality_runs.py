@@ -92,7 +92,7 @@ def score(args: argparse.Namespace) -> None:
     minutes = [float(re.search(r"minute_([\d.]+)\.keras", p.name).group(1)) for p in snapshots]
     # The live generator is scored where EMA and no-EMA are compared: at 10 and 15 minutes and
     # at the end; the EMA generator at every snapshot (the curves).
-    live_at = {10.0, 15.0, max(minutes, default=0.0)}
+    live_at = set(minutes) if args.live_everywhere else {10.0, 15.0, max(minutes, default=0.0)}
     rows = []
     for path, minute in zip(snapshots, minutes):
         gan = load_gan(path)
@@ -103,7 +103,7 @@ def score(args: argparse.Namespace) -> None:
         for which in kinds:
             images = to_uint8(gan.generate(args.num, seed=0, use_ema=which[1]), gan.pixel_range)
             row[which[0]] = evaluate_images(images, seed=0)
-            row[which[0]].pop("class_histogram", None)
+            row[which[0]]["class_histogram"] = list(map(float, row[which[0]]["class_histogram"]))
         rows.append(row)
         print(
             minute,
@@ -258,6 +258,9 @@ def main() -> None:
     p = sub.add_parser("score")
     p.add_argument("name")
     p.add_argument("--num", type=int, default=10000)
+    p.add_argument(
+        "--live-everywhere", action="store_true", help="score the live generator at every minute"
+    )
     p = sub.add_parser("table")
     p.add_argument("names", nargs="+")
     p = sub.add_parser("sweep")
