@@ -36,6 +36,9 @@ def run_dir(name: str) -> Path:
 
 def train(args: argparse.Namespace) -> None:
     out = run_dir(args.name)
+    if (out / "checkpoints").exists():
+        # mnist-gan would resume that run and train past its budget: a different measurement.
+        sys.exit(f"{out} holds a run already; pick another NAME or remove it")
     out.mkdir(parents=True, exist_ok=True)
     command = [
         "taskset",

@@ -358,8 +358,9 @@ DEFAULTS = {
         beta_1=0.5, noise="normal", latent_dim=100, pixel_range=(-1.0, 1.0), image_size=64,
     ),
     "fast": dict(
-        batch_size=64, g_learning_rate=2e-4, d_learning_rate=2e-4, lr_decay_rate=1.0,
-        beta_1=0.5, update="simultaneous", ema_decay=0.999, jit_compile=True,
+        batch_size=64, g_learning_rate=2e-3, d_learning_rate=2e-3, lr_decay_rate=1.0,
+        beta_1=0.0, beta_2=0.99, r1_gamma=0.1, loss="bce", update="simultaneous",
+        ema_decay=0.999, jit_compile=True,
     ),
 }  # fmt: skip
 
