@@ -156,6 +156,7 @@ def sweep(args: argparse.Namespace) -> None:
     for name in args.names:
         result = json.loads((RESULTS / f"{name}.json").read_text())
         flags = result["command"].split("--epochs 1000", 1)[-1].strip()
+        flags = f"`{flags}`" + (f" + {result['variant']}" if "variant" in result else "")
         steps = re.search(r"(\d+) steps in", result.get("last_line", ""))
         minutes = re.search(r"--minutes ([\d.]+)", result["command"])
         by_minute = {row["minute"]: row for row in result["snapshots"]}
@@ -173,7 +174,7 @@ def sweep(args: argparse.Namespace) -> None:
             cells.append(cell)
         share = (last.get("ema") or last.get("live"))["smallest_class_share"] if last else None
         print(
-            f"| {name} | `{flags}` | {steps.group(1) if steps else '?'} in "
+            f"| {name} | {flags} | {steps.group(1) if steps else '?'} in "
             f"{float(minutes.group(1)) if minutes else '?':g} min | "
             + " | ".join(cells)
             + f" | {share:.3f} |"
