@@ -5,6 +5,7 @@
     python scripts/quality_runs.py table NAME [NAME ...]
     python scripts/quality_runs.py sweep NAME [NAME ...]
     python scripts/quality_runs.py results NAME [NAME ...] --minutes 15 30
+    python scripts/quality_runs.py ema NAME [NAME ...] --minute 15
 
 ``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed 0
 --ema 0.999`` pinned to one core (``taskset``), output in ``$QUALITY_DIR/NAME`` (default
@@ -181,6 +182,22 @@ def sweep(args: argparse.Namespace) -> None:
         )
 
 
+def ema(args: argparse.Namespace) -> None:
+    """EMA against live generator, same run and snapshot: is EMA ever worse at this minute?"""
+    print("| run | preset | minute | FD with EMA | FD live | EMA − live | EMA worse? |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    for name in args.names:
+        result = json.loads((RESULTS / f"{name}.json").read_text())
+        row = next((r for r in result["snapshots"] if r["minute"] == args.minute), None)
+        if row is None or "ema" not in row or "live" not in row:
+            continue
+        with_ema, live = row["ema"]["frechet_distance"], row["live"]["frechet_distance"]
+        print(
+            f"| {name} | `{result['config']['preset']}` | {args.minute:g} | {with_ema:.1f} | "
+            f"{live:.1f} | {with_ema - live:+.1f} | {'**yes**' if with_ema > live else 'no'} |"
+        )
+
+
 def results(args: argparse.Namespace) -> None:
     """README rows: every metric at the given minutes, for the generator the preset samples
     from by default (the EMA one where the preset turns EMA on, else the live one)."""
@@ -269,6 +286,9 @@ def main() -> None:
     p.add_argument("names", nargs="+")
     p = sub.add_parser("sweep")
     p.add_argument("names", nargs="+")
+    p = sub.add_parser("ema")
+    p.add_argument("names", nargs="+")
+    p.add_argument("--minute", type=float, default=15.0)
     p = sub.add_parser("results")
     p.add_argument("names", nargs="+")
     p.add_argument("--minutes", type=float, nargs="+", default=[15.0, 30.0])
@@ -286,6 +306,7 @@ def main() -> None:
         "table": table,
         "sweep": sweep,
         "results": results,
+        "ema": ema,
         "plot": plot,
     }
     commands[args.command](args)

@@ -274,7 +274,8 @@ class MNISTGAN(keras.Model):
         with tf.GradientTape() as tape:
             tape.watch(real)
             logits = self.discriminator(real, training=True)
-            # The sum's gradient is each image's own: images don't interact in D (no BN).
+            # The sum's gradient holds each image's own input gradient while D treats images
+            # independently (batch norm in training mode couples them: then an approximation).
             total = tf.reduce_sum(logits)
         grads = tape.gradient(total, real)
         squared_norms = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
