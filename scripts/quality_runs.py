@@ -6,6 +6,7 @@
     python scripts/quality_runs.py sweep NAME [NAME ...]
     python scripts/quality_runs.py results NAME [NAME ...] --minutes 15 30
     python scripts/quality_runs.py ema NAME [NAME ...] --minute 15
+    python scripts/quality_runs.py grid NAME --out docs/images/result_PRESET.png
 
 ``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed 0
 --ema 0.999`` pinned to one core (``taskset``), output in ``$QUALITY_DIR/NAME`` (default
@@ -229,6 +230,20 @@ def results(args: argparse.Namespace) -> None:
             )
 
 
+def grid(args: argparse.Namespace) -> None:
+    """64 samples (noise seed 0) of a run's final model, from the generator its preset samples
+    from by default, as the README's result grid."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from mnist_gan.config import PRESETS
+    from mnist_gan.images import save_grid, to_uint8
+    from mnist_gan.loading import load_gan
+
+    gan = load_gan(run_dir(args.name) / "model.keras")
+    use_ema = PRESETS[gan.preset]["settings"].get("ema_decay", 0) > 0
+    images = to_uint8(gan.generate(64, seed=0, use_ema=use_ema), gan.pixel_range)
+    print(f"wrote {save_grid(images, args.out)} ({'EMA' if use_ema else 'live'})")
+
+
 def plot(args: argparse.Namespace) -> None:
     """Fréchet distance (EMA generator, solid; live, dashed) against training minutes."""
     import matplotlib
@@ -292,6 +307,9 @@ def main() -> None:
     p = sub.add_parser("results")
     p.add_argument("names", nargs="+")
     p.add_argument("--minutes", type=float, nargs="+", default=[15.0, 30.0])
+    p = sub.add_parser("grid")
+    p.add_argument("name")
+    p.add_argument("--out", required=True)
     p = sub.add_parser("plot")
     p.add_argument("names", nargs="+")
     p.add_argument("--out", default=str(ROOT / "docs" / "images" / "fd_vs_minutes.png"))
@@ -307,6 +325,7 @@ def main() -> None:
         "sweep": sweep,
         "results": results,
         "ema": ema,
+        "grid": grid,
         "plot": plot,
     }
     commands[args.command](args)
