@@ -255,6 +255,7 @@ def plot(args: argparse.Namespace) -> None:
     for name in args.names:
         result = json.loads((RESULTS / f"{name}.json").read_text())
         rows = result["snapshots"]
+        drew_ema = False
         for key, style in (("ema", "-"), ("live", "--")):
             points = [(r["minute"], r[key]["frechet_distance"]) for r in rows if key in r]
             if key == "live" and len(points) < len(rows) and "ema" in rows[0]:
@@ -269,7 +270,10 @@ def plot(args: argparse.Namespace) -> None:
                 continue
             if points:
                 label = f"{name} ({'EMA' if key == 'ema' else 'no EMA'})"
-                ax.plot(*zip(*points), style, marker="o", ms=3, label=label)
+                # The live curve of a run takes the colour of its EMA curve.
+                same = {"color": ax.lines[-1].get_color()} if key == "live" and drew_ema else {}
+                ax.plot(*zip(*points), style, marker="o", ms=3, label=label, **same)
+                drew_ema = drew_ema or key == "ema"
     ax.axhline(args.real, color="grey", lw=0.8, ls=":", label=f"real data ({args.real:g})")
     ax.set_yscale("log")
     ax.set_xlabel("training minutes (one CPU core)")
