@@ -32,6 +32,25 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
 
 
+def load_result(name: str) -> dict:
+    """A scored run's ``docs/results/NAME.json``."""
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def steps_trained(result: dict) -> int | None:
+    """Steps the run made, from the trainer's closing line."""
+    found = re.search(r"(\d+) steps in", result.get("last_line", ""))
+    return int(found.group(1)) if found else None
+
+
+def samples_from_ema(preset: str) -> bool:
+    """Whether ``preset`` samples from its EMA generator by default (the harness keeps an EMA
+    in every run, so the run's own setting can't tell)."""
+    from mnist_gan.config import make_config
+
+    return make_config(preset).ema_decay > 0
+
+
 def run_dir(name: str) -> Path:
     return Path(os.environ.get("QUALITY_DIR", "/tmp/quality")) / name
 
@@ -133,7 +152,7 @@ def table(args: argparse.Namespace) -> None:
     print("| run | minute | FD (EMA) | FD (live) | smallest class (EMA) | classifier score (EMA) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in args.names:
-        result = json.loads((RESULTS / f"{name}.json").read_text())
+        result = load_result(name)
         for row in result["snapshots"]:
             nan = float("nan")
             ema, live = row.get("ema", {}), row.get("live", {})
@@ -156,10 +175,10 @@ def sweep(args: argparse.Namespace) -> None:
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name in args.names:
-        result = json.loads((RESULTS / f"{name}.json").read_text())
+        result = load_result(name)
         flags = result["command"].split("--epochs 1000", 1)[-1].strip()
         flags = f"`{flags}`" + (f" + {result['variant']}" if "variant" in result else "")
-        steps = re.search(r"(\d+) steps in", result.get("last_line", ""))
+        steps = steps_trained(result)
         minutes = re.search(r"--minutes ([\d.]+)", result["command"])
         by_minute = {row["minute"]: row for row in result["snapshots"]}
         cells, last = [], None
@@ -176,7 +195,7 @@ def sweep(args: argparse.Namespace) -> None:
             cells.append(cell)
         share = (last.get("ema") or last.get("live"))["smallest_class_share"] if last else None
         print(
-            f"| {name} | {flags} | {steps.group(1) if steps else '?'} in "
+            f"| {name} | {flags} | {steps if steps is not None else '?'} in "
             f"{float(minutes.group(1)) if minutes else '?':g} min | "
             + " | ".join(cells)
             + f" | {share:.3f} |"
@@ -188,7 +207,7 @@ def ema(args: argparse.Namespace) -> None:
     print("| run | preset | minute | FD with EMA | FD live | EMA − live | EMA worse? |")
     print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
     for name in args.names:
-        result = json.loads((RESULTS / f"{name}.json").read_text())
+        result = load_result(name)
         row = next((r for r in result["snapshots"] if r["minute"] == args.minute), None)
         if row is None or "ema" not in row or "live" not in row:
             continue
@@ -202,8 +221,6 @@ def ema(args: argparse.Namespace) -> None:
 def results(args: argparse.Namespace) -> None:
     """README rows: every metric at the given minutes, for the generator the preset samples
     from by default (the EMA one where the preset turns EMA on, else the live one)."""
-    from mnist_gan.config import PRESETS
-
     print(
         "| preset | training time | steps | generator | Fréchet distance ↓ | KID ↓ "
         "| classifier score ↑ | smallest class share ↑ | precision ↑ | recall ↑ |"
@@ -212,16 +229,15 @@ def results(args: argparse.Namespace) -> None:
     print("| *real data (floor)* | | | | *0.83* | *0.003* | *9.81* | *0.091* | *0.87* | *0.88* |")
     for minute in args.minutes:
         for name in args.names:
-            result = json.loads((RESULTS / f"{name}.json").read_text())
+            result = load_result(name)
             preset = result["config"]["preset"]
-            kind = "ema" if PRESETS[preset]["settings"].get("ema_decay", 0) > 0 else "live"
+            kind = "ema" if samples_from_ema(preset) else "live"
             row = next((r for r in result["snapshots"] if r["minute"] == minute), None)
             if row is None or kind not in row:
                 continue
             m = row[kind]
-            steps = int(re.search(r"(\d+) steps in", result["last_line"]).group(1))
             # Steps at this minute, from the run's average rate (snapshots don't log steps).
-            steps_at = round(steps * minute / float(result["config"]["minutes"]))
+            steps_at = round(steps_trained(result) * minute / float(result["config"]["minutes"]))
             print(
                 f"| `{preset}` | {minute:g} min | ≈ {steps_at:,} | "
                 f"{'EMA' if kind == 'ema' else 'live'} | {m['frechet_distance']:.1f} | "
@@ -234,12 +250,11 @@ def grid(args: argparse.Namespace) -> None:
     """64 samples (noise seed 0) of a run's final model, from the generator its preset samples
     from by default, as the README's result grid."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from mnist_gan.config import PRESETS
     from mnist_gan.images import save_grid, to_uint8
     from mnist_gan.loading import load_gan
 
     gan = load_gan(run_dir(args.name) / "model.keras")
-    use_ema = PRESETS[gan.preset]["settings"].get("ema_decay", 0) > 0
+    use_ema = samples_from_ema(gan.preset)
     images = to_uint8(gan.generate(64, seed=0, use_ema=use_ema), gan.pixel_range)
     print(f"wrote {save_grid(images, args.out)} ({'EMA' if use_ema else 'live'})")
 
@@ -253,7 +268,7 @@ def plot(args: argparse.Namespace) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name in args.names:
-        result = json.loads((RESULTS / f"{name}.json").read_text())
+        result = load_result(name)
         rows = result["snapshots"]
         drew_ema = False
         for key, style in (("ema", "-"), ("live", "--")):
