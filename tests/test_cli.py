@@ -103,6 +103,7 @@ def test_sample_refuses_to_overwrite(trained_dir, tmp_path, capsys):
         (["train", "--epochs", "-2"], "epochs must be a positive integer"),
         (["train", "--latent-dim", "0"], "latent_dim must be a positive integer"),
         (["train", "--preset", "nope"], "unknown preset"),
+        (["train", "--ema", "0.999", "--ema-start", "-5"], "ema_start must be an integer >= 0"),
         (
             ["train", "--data", "/nonexistent/mnist.npz", "--output-dir", "{tmp}/o"],
             "does not exist",

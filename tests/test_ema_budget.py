@@ -10,7 +10,7 @@ from mnist_gan.checkpoint import list_checkpoints
 from mnist_gan.trainer import GANTrainer
 
 
-def toy_gan(ema_decay=0.9):
+def toy_gan(ema_decay=0.9, ema_start=0):
     z = keras.Input((4,))
     h = keras.layers.Dense(8, name="hidden")(z)
     h = keras.layers.BatchNormalization(name="bn")(h)
@@ -18,7 +18,9 @@ def toy_gan(ema_decay=0.9):
     generator = keras.Model(z, keras.layers.Reshape((28, 28, 1))(x))
     image = keras.Input((28, 28, 1))
     logit = keras.layers.Dense(1)(keras.layers.Flatten()(image))
-    return MNISTGAN(4, generator, keras.Model(image, logit), ema_decay=ema_decay, seed=0)
+    return MNISTGAN(
+        4, generator, keras.Model(image, logit), ema_decay=ema_decay, ema_start=ema_start, seed=0
+    )
 
 
 def test_ema_update_follows_the_formula_with_warm_up():
@@ -46,6 +48,34 @@ def test_ema_update_follows_the_formula_with_warm_up():
     np.testing.assert_allclose(
         gan.ema_generator.trainable_variables[0].numpy(), 0.9 * before + 0.1 * 2.0, rtol=1e-6
     )
+
+
+def test_ema_copies_the_generator_until_its_start_then_ramps_up_from_there():
+    gan = toy_gan(0.9, ema_start=3)
+    for step in range(1, 4):
+        for v in gan.generator.trainable_variables:
+            v.assign(np.full(v.shape, float(step), "float32"))
+        gan.update_ema()
+        for averaged, live in zip(
+            gan.ema_generator.trainable_variables, gan.generator.trainable_variables
+        ):
+            np.testing.assert_array_equal(averaged.numpy(), live.numpy())  # an exact copy
+    for v in gan.generator.trainable_variables:
+        v.assign(np.full(v.shape, 10.0, "float32"))
+    gan.update_ema()  # the first averaging update: 1 update after the start
+    d1 = 1 - 1 / 1.05
+    for averaged in gan.ema_generator.trainable_variables:
+        np.testing.assert_allclose(averaged.numpy(), d1 * 3.0 + (1 - d1) * 10.0, rtol=1e-6)
+
+
+def test_ema_start_defaults_round_trips_and_is_validated(tmp_path):
+    assert MNISTGAN(ema_decay=0.999).ema_start == 10_000
+    assert MNISTGAN(preset="fast").ema_start == 0
+    gan = MNISTGAN(ema_decay=0.999, ema_start=123)
+    assert MNISTGAN.from_config(gan.get_config()).ema_start == 123
+    for bad in (-1, 1.5, True, "10"):
+        with pytest.raises(MNISTGANError, match="ema_start"):
+            MNISTGAN(ema_decay=0.999, ema_start=bad)
 
 
 def test_sampling_uses_the_ema_generator(tiny_images):

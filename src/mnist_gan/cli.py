@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--ema", dest="ema_decay", type=float, help="sample from a generator EMA, e.g. 0.999"
     )
     train.add_argument(
+        "--ema-start",
+        type=int,
+        help="generator steps before the EMA starts averaging (10000; fast: 0)",
+    )
+    train.add_argument(
         "--minutes", type=float, help="stop after this much training time (checkpointed; resumable)"
     )
     train.add_argument(
@@ -167,6 +172,7 @@ def _train(args: argparse.Namespace) -> int:
             "steps_per_execution",
             "jit_compile",
             "ema_decay",
+            "ema_start",
             "minutes",
             "update",
             "loss",

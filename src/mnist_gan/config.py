@@ -58,6 +58,10 @@ class GANConfig:
     steps_per_execution: int = 1
     jit_compile: bool = False
     ema_decay: float = 0.0  # > 0: sample from an EMA of the generator's weights (e.g. 0.999)
+    # Generator steps before the EMA starts averaging (it copies the generator until then), as
+    # BigGAN's ema_start: early generators drift or hop between modes, and an average of them
+    # was measured worse than the live one (docs/fast_preset.md).
+    ema_start: int = 10_000
     minutes: float | None = None  # stop (checkpointed, resumable) after this much training time
     snapshot_minutes: float | None = None  # save the model every N minutes (quality curves)
     threads: int | None = None  # CPU threads for TensorFlow ops (None: all cores)
@@ -126,6 +130,12 @@ class GANConfig:
             raise MNISTGANError(f"seed must be a non-negative integer or None, got {self.seed!r}")
         if not _is_number(self.ema_decay) or not 0 <= self.ema_decay < 1:
             raise MNISTGANError(f"ema_decay must be in [0, 1) (0: off), got {self.ema_decay!r}")
+        if (
+            isinstance(self.ema_start, bool)
+            or not isinstance(self.ema_start, int)
+            or self.ema_start < 0
+        ):
+            raise MNISTGANError(f"ema_start must be an integer >= 0, got {self.ema_start!r}")
         if self.snapshot_minutes is not None and (
             not _is_number(self.snapshot_minutes) or not 0 < self.snapshot_minutes < math.inf
         ):
@@ -261,6 +271,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "update": "simultaneous",
             "jit_compile": True,
             "ema_decay": 0.999,
+            "ema_start": 0,
             "sample_frequency": 500,
         },
     },

@@ -78,6 +78,9 @@ class MNISTGAN(keras.Model):
             generator's weights updated after every generator step, and use it for ``call``,
             ``generate`` and everything that samples. See :meth:`update_ema` for the warm-up and
             the batch-norm statistics. None: the preset's (0, i.e. off, except for ``fast``).
+        ema_start: generator steps during which ``ema_generator`` copies the generator before
+            it starts averaging (BigGAN's ``ema_start``). None: the preset's (10,000; 0 for
+            ``fast``).
         update: ``"alternating"``: a discriminator step, then a generator step on fresh noise
             through the updated discriminator (2 generator and 3 discriminator passes per
             batch). ``"simultaneous"``: both losses from one generator pass and both gradients
@@ -109,6 +112,7 @@ class MNISTGAN(keras.Model):
         update: str | None = None,
         loss: str | None = None,
         r1_gamma: float | None = None,
+        ema_start: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -120,6 +124,7 @@ class MNISTGAN(keras.Model):
             image_size=image_size,
             d_loss_reduction=d_loss_reduction,
             ema_decay=ema_decay,
+            ema_start=ema_start,
             update=update,
             loss=loss,
             r1_gamma=r1_gamma,
@@ -142,6 +147,7 @@ class MNISTGAN(keras.Model):
         self.discriminator = discriminator
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ema_decay = float(config.ema_decay)
+        self.ema_start = int(config.ema_start)
         self.update = config.update
         self.loss = config.loss
         self.r1_gamma = float(config.r1_gamma)
@@ -170,6 +176,7 @@ class MNISTGAN(keras.Model):
             image_size=config.image_size,
             d_loss_reduction=config.d_loss_reduction,
             ema_decay=config.ema_decay,
+            ema_start=config.ema_start,
             update=config.update,
             loss=config.loss,
             r1_gamma=config.r1_gamma,
@@ -300,17 +307,18 @@ class MNISTGAN(keras.Model):
     def update_ema(self) -> None:
         """Move ``ema_generator`` towards the generator: ``ema = d * ema + (1 - d) * weights``.
 
-        Warm-up: after ``n`` updates ``d = min(ema_decay, 1 - 1 / (1 + n * EMA_RAMPUP))``, i.e.
-        the average spans at most the last 5 % of training (StyleGAN2-ADA's ramp-up): early
-        averages are not dominated by the random initial weights, and in a short run the
-        average never reaches back into phases the generator has left (0.999 is reached after
-        about 20,000 updates). Batch-norm moving statistics are not averaged but copied from
-        the generator each step: they describe the activations of weights close to the average
-        and averaging them again would lag twice.
+        For the first ``ema_start`` updates ``d = 0``: the average is a copy of the generator
+        (early generators drift or hop between modes; averaging them was measured to hurt).
+        Then, ``m`` updates after the start, ``d = min(ema_decay, 1 - 1 / (1 + m * EMA_RAMPUP))``:
+        the average spans at most the last 5 % of the averaging so far (StyleGAN2-ADA's
+        ramp-up), so it is never dominated by the weights it started from (0.999 is reached
+        about 20,000 updates after the start). Batch-norm moving statistics are not averaged
+        but copied from the generator each step: they describe the activations of weights
+        close to the average, and averaging them again would lag twice.
         """
         self.ema_updates.assign_add(1)
-        n = tf.cast(self.ema_updates, "float32")
-        decay = tf.minimum(self.ema_decay, 1.0 - 1.0 / (1.0 + n * EMA_RAMPUP))
+        m = tf.maximum(tf.cast(self.ema_updates - self.ema_start, "float32"), 0.0)
+        decay = tf.minimum(self.ema_decay, 1.0 - 1.0 / (1.0 + m * EMA_RAMPUP))
         for averaged, live in zip(
             self.ema_generator.trainable_variables, self.generator.trainable_variables
         ):
@@ -485,6 +493,7 @@ class MNISTGAN(keras.Model):
             "d_loss_reduction": self.d_loss_reduction,
             "seed": self.seed,
             "ema_decay": self.ema_decay,
+            "ema_start": self.ema_start,
             "update": self.update,
             "loss": self.loss,
             "r1_gamma": self.r1_gamma,
