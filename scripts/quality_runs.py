@@ -37,10 +37,23 @@ def load_result(name: str) -> dict:
     return json.loads((RESULTS / f"{name}.json").read_text())
 
 
+def ema_warmup(config: dict) -> str:
+    """The EMA schedule a run used, in words (runs from before ``ema_start`` averaged at once)."""
+    start = config.get("ema_start", 0)
+    if not start:
+        return "min(decay, 1 - 1 / (1 + 0.05 n))"
+    return f"copy of the live generator for {start} steps, then min(decay, 1 - 1 / (1 + 0.05 m))"
+
+
 def steps_trained(result: dict) -> int | None:
     """Steps the run made, from the trainer's closing line."""
     found = re.search(r"(\d+) steps in", result.get("last_line", ""))
     return int(found.group(1)) if found else None
+
+
+def steps_at(result: dict, minute: float) -> int:
+    """Steps trained by ``minute``, from the run's average rate (snapshots don't log steps)."""
+    return round(steps_trained(result) * minute / float(result["config"]["minutes"]))
 
 
 def samples_from_ema(preset: str) -> bool:
@@ -138,14 +151,24 @@ def score(args: argparse.Namespace) -> None:
     history = (
         json.loads((out / "history.json").read_text()) if (out / "history.json").exists() else {}
     )
+    # What was written into an earlier result by hand survives a re-score: notes, the EMA
+    # schedule of runs made before it was recorded, and commands that spell out settings a
+    # preset has since changed (a NAME is one run: train refuses a used folder).
+    path = RESULTS / f"{args.name}.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    kept = {
+        key: earlier[key] for key in ("command", "variant", "note", "ema_warmup") if key in earlier
+    }
     result = {
         **meta,
+        **kept,
+        "ema_warmup": kept.get("ema_warmup", ema_warmup(config)),
         "config": config,
         "epochs_done": len(history.get("d_loss", [])),
         "num_samples": args.num,
         "snapshots": rows,
     }
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1))
+    path.write_text(json.dumps(result, indent=1))
 
 
 def table(args: argparse.Namespace) -> None:
@@ -204,8 +227,11 @@ def sweep(args: argparse.Namespace) -> None:
 
 def ema(args: argparse.Namespace) -> None:
     """EMA against live generator, same run and snapshot: is EMA ever worse at this minute?"""
-    print("| run | preset | minute | FD with EMA | FD live | EMA − live | EMA worse? |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| run | preset | minute | steps by then | EMA averaging from step | FD with EMA | FD live "
+        "| EMA − live | EMA worse? |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name in args.names:
         result = load_result(name)
         row = next((r for r in result["snapshots"] if r["minute"] == args.minute), None)
@@ -213,8 +239,10 @@ def ema(args: argparse.Namespace) -> None:
             continue
         with_ema, live = row["ema"]["frechet_distance"], row["live"]["frechet_distance"]
         print(
-            f"| {name} | `{result['config']['preset']}` | {args.minute:g} | {with_ema:.1f} | "
-            f"{live:.1f} | {with_ema - live:+.1f} | {'**yes**' if with_ema > live else 'no'} |"
+            f"| {name} | `{result['config']['preset']}` | {args.minute:g} | "
+            f"≈ {steps_at(result, args.minute):,} | {result['config'].get('ema_start', 0):,} | "
+            f"{with_ema:.1f} | {live:.1f} | {with_ema - live:+.1f} | "
+            f"{'**yes**' if with_ema > live else 'no'} |"
         )
 
 
@@ -236,10 +264,8 @@ def results(args: argparse.Namespace) -> None:
             if row is None or kind not in row:
                 continue
             m = row[kind]
-            # Steps at this minute, from the run's average rate (snapshots don't log steps).
-            steps_at = round(steps_trained(result) * minute / float(result["config"]["minutes"]))
             print(
-                f"| `{preset}` | {minute:g} min | ≈ {steps_at:,} | "
+                f"| `{preset}` | {minute:g} min | ≈ {steps_at(result, minute):,} | "
                 f"{'EMA' if kind == 'ema' else 'live'} | {m['frechet_distance']:.1f} | "
                 f"{m['kid']:.2f} | {m['classifier_score']:.2f} | "
                 f"{m['smallest_class_share']:.3f} | {m['precision']:.2f} | {m['recall']:.2f} |"
