@@ -68,7 +68,7 @@ def test_ema_copies_the_generator_until_its_start_then_ramps_up_from_there():
         np.testing.assert_allclose(averaged.numpy(), d1 * 3.0 + (1 - d1) * 10.0, rtol=1e-6)
 
 
-def test_ema_start_defaults_round_trips_and_is_validated(tmp_path):
+def test_ema_start_defaults_round_trips_and_is_validated():
     assert MNISTGAN(ema_decay=0.999).ema_start == 10_000
     assert MNISTGAN(preset="fast").ema_start == 0
     gan = MNISTGAN(ema_decay=0.999, ema_start=123)
