@@ -44,9 +44,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from mnist_gan.config import PRESETS, make_config  # noqa: E402
 from mnist_gan.data import make_epoch_dataset, steps_per_epoch  # noqa: E402
-from mnist_gan.models.gan import MNISTGAN, make_optimizers  # noqa: E402
+from mnist_gan.models.gan import MNISTGAN, build_gan, make_optimizers  # noqa: E402
+from mnist_gan.presets import PRESETS, make_config  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -100,13 +100,7 @@ class Reference:
 
     def __init__(self, config, images: np.ndarray) -> None:
         keras.utils.set_random_seed(0)
-        gan = MNISTGAN(
-            config.latent_dim,
-            preset=config.preset,
-            noise=config.noise,
-            pixel_range=config.pixel_range,
-            image_size=config.image_size,
-        )
+        gan = MNISTGAN(config=config)
         self.generator, self.discriminator = gan.generator, gan.discriminator
         g_opt, d_opt = make_optimizers(config)
         self.step = make_reference_step(self.generator, self.discriminator, g_opt, d_opt, config)
@@ -130,14 +124,7 @@ class Package:
 
     def __init__(self, config, images: np.ndarray) -> None:
         keras.utils.set_random_seed(0)
-        self.gan = MNISTGAN.from_settings(config, seed=0)
-        g_opt, d_opt = make_optimizers(config)
-        self.gan.compile(
-            g_optimizer=g_opt,
-            d_optimizer=d_opt,
-            steps_per_execution=config.steps_per_execution,
-            jit_compile=config.jit_compile,
-        )
+        self.gan = build_gan(config, seed=0)
         self.config, self.images = config, images
         self.epochs_seen = 0
 

@@ -46,7 +46,10 @@ def ema_warmup(config: dict) -> str:
 
 
 def steps_trained(result: dict) -> int | None:
-    """Steps the run made, from the trainer's closing line."""
+    """Steps the run made: from its ``summary.json`` (copied into the result file), or, for
+    result files of runs made before the trainer wrote one, from its closing line."""
+    if "summary" in result:
+        return int(result["summary"]["global_step"])
     found = re.search(r"(\d+) steps in", result.get("last_line", ""))
     return int(found.group(1)) if found else None
 
@@ -59,7 +62,7 @@ def steps_at(result: dict, minute: float) -> int:
 def samples_from_ema(preset: str) -> bool:
     """Whether ``preset`` samples from its EMA generator by default (the harness keeps an EMA
     in every run, so the run's own setting can't tell)."""
-    from mnist_gan.config import make_config
+    from mnist_gan.presets import make_config
 
     return make_config(preset).ema_decay > 0
 
@@ -113,6 +116,8 @@ def train(args: argparse.Namespace) -> None:
         "wall_seconds": round(time.time() - start, 1),
         "last_line": log.read_text().strip().splitlines()[-1] if log.exists() else "",
     }
+    if (out / "summary.json").is_file():
+        meta["summary"] = json.loads((out / "summary.json").read_text())
     (out / "quality_run.json").write_text(json.dumps(meta, indent=1))
     print(json.dumps(meta, indent=1))
 
@@ -138,7 +143,9 @@ def score(args: argparse.Namespace) -> None:
         if gan.ema_generator is None or minute in live_at:
             kinds.append(("live", False))
         for which in kinds:
-            images = to_uint8(gan.generate(args.num, seed=0, use_ema=which[1]), gan.pixel_range)
+            images = to_uint8(
+                gan.generate(args.num, seed=0, use_ema=which[1]), gan.config.pixel_range
+            )
             row[which[0]] = evaluate_images(images, seed=0)
             row[which[0]]["class_histogram"] = list(map(float, row[which[0]]["class_histogram"]))
         rows.append(row)
@@ -280,8 +287,8 @@ def grid(args: argparse.Namespace) -> None:
     from mnist_gan.loading import load_gan
 
     gan = load_gan(run_dir(args.name) / "model.keras")
-    use_ema = samples_from_ema(gan.preset)
-    images = to_uint8(gan.generate(64, seed=0, use_ema=use_ema), gan.pixel_range)
+    use_ema = samples_from_ema(gan.config.preset)
+    images = to_uint8(gan.generate(64, seed=0, use_ema=use_ema), gan.config.pixel_range)
     print(f"wrote {save_grid(images, args.out)} ({'EMA' if use_ema else 'live'})")
 
 

@@ -97,11 +97,11 @@ def test_sample_refuses_to_overwrite(trained_dir, tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--g-lr", "0"], "g_learning_rate must be a positive number"),
-        (["train", "--d-lr", "-1"], "d_learning_rate must be a positive number"),
-        (["train", "--batch-size", "0"], "batch_size must be a positive integer"),
-        (["train", "--epochs", "-2"], "epochs must be a positive integer"),
-        (["train", "--latent-dim", "0"], "latent_dim must be a positive integer"),
+        (["train", "--g-lr", "0"], "g_learning_rate must be a number > 0"),
+        (["train", "--d-lr", "-1"], "d_learning_rate must be a number > 0"),
+        (["train", "--batch-size", "0"], "batch_size must be an integer > 0"),
+        (["train", "--epochs", "-2"], "epochs must be an integer > 0"),
+        (["train", "--latent-dim", "0"], "latent_dim must be an integer > 0"),
         (["train", "--preset", "nope"], "unknown preset"),
         (["train", "--ema", "0.999", "--ema-start", "-5"], "ema_start must be an integer >= 0"),
         (

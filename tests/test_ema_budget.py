@@ -1,5 +1,7 @@
 """Generator EMA (arithmetic, sampling, save/load/resume) and the training time budget."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -69,10 +71,10 @@ def test_ema_copies_the_generator_until_its_start_then_ramps_up_from_there():
 
 
 def test_ema_start_defaults_round_trips_and_is_validated():
-    assert MNISTGAN(ema_decay=0.999).ema_start == 10_000
-    assert MNISTGAN(preset="fast").ema_start == 0
+    assert MNISTGAN(ema_decay=0.999).config.ema_start == 10_000
+    assert MNISTGAN(preset="fast").config.ema_start == 0
     gan = MNISTGAN(ema_decay=0.999, ema_start=123)
-    assert MNISTGAN.from_config(gan.get_config()).ema_start == 123
+    assert MNISTGAN.from_config(gan.get_config()).config.ema_start == 123
     for bad in (-1, 1.5, True, "10"):
         with pytest.raises(MNISTGANError, match="ema_start"):
             MNISTGAN(ema_decay=0.999, ema_start=bad)
@@ -100,7 +102,7 @@ def test_ema_model_saves_and_loads(tmp_path, tiny_images):
     gan.fit(tiny_images[:32], batch_size=16, epochs=1, verbose=0)
     gan.save(tmp_path / "ema.keras")
     loaded = keras.models.load_model(tmp_path / "ema.keras")
-    assert loaded.ema_decay == 0.99 and int(loaded.ema_updates) == 2
+    assert loaded.config.ema_decay == 0.99 and int(loaded.ema_updates) == 2
     np.testing.assert_array_equal(loaded.generate(8, seed=2), gan.generate(8, seed=2))
 
 
@@ -117,11 +119,13 @@ def assert_same_state(a, b):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=x.path)
 
 
-def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, capsys):
+def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, caplog):
+    caplog.set_level("INFO", logger="mnist_gan")
     tf.config.experimental.enable_op_determinism()
     straight = run(tmp_path / "a", tiny_images, epochs=2, ema_decay=0.9)
     stopped = run(tmp_path / "b", tiny_images, epochs=2, ema_decay=0.9, minutes=1e-6)
-    assert "minute budget after 0 epoch(s) + 1 steps" in capsys.readouterr().out
+    assert "minute budget after 0 epoch(s) + 1 steps" in caplog.text
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["ended"] == "time budget"
     assert int(stopped.gan.g_optimizer.iterations) == 1
     names = [p.name for _, p in list_checkpoints(tmp_path / "b" / "checkpoints")]
     assert names == ["ckpt-epoch-0000-step-000001.npz"]

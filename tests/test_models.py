@@ -132,7 +132,7 @@ def test_save_and_load_give_identical_generator_outputs(tmp_path, tiny_images):
     gan.save(path)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, MNISTGAN)
-    assert loaded.get_config()["latent_dim"] == 100 and loaded.pixel_range == (-1.0, 1.0)
+    assert loaded.get_config()["latent_dim"] == 100 and loaded.config.pixel_range == (-1.0, 1.0)
     z = np.random.default_rng(3).normal(size=(8, 100)).astype("float32")
     np.testing.assert_array_equal(loaded.predict(z, verbose=0), gan.predict(z, verbose=0))
     np.testing.assert_array_equal(loaded.generate(8, seed=5), gan.generate(8, seed=5))
@@ -218,10 +218,10 @@ def test_numpy_fast_path_matches_tensorflow(preset, tiny_images):
     gan.fit(tiny_images[:32], batch_size=16, epochs=1, verbose=0)  # BN statistics move
     forward = compile_numpy_generator(gan.generator)
     assert forward is not None
-    z = np.random.default_rng(1).normal(size=(5, gan.latent_dim)).astype("float32")
+    z = np.random.default_rng(1).normal(size=(5, gan.config.latent_dim)).astype("float32")
     np.testing.assert_allclose(forward(z), gan.generator(z, training=False), atol=2e-5)
     small = gan.generate(3, seed=7)  # numpy path
-    large = gan.generate(gan.NUMPY_PATH_MAX + 1, seed=7)  # TensorFlow path, same noise
+    large = gan.generate(gan.sampler.NUMPY_PATH_MAX + 1, seed=7)  # TensorFlow path, same noise
     np.testing.assert_allclose(small, large[:3], atol=2e-5)
 
 
@@ -273,7 +273,7 @@ def test_hinge_loss_and_r1_penalty_follow_their_definitions(tiny_images):
 def test_loss_and_r1_settings_round_trip_and_are_validated():
     gan = MNISTGAN(preset="fast", loss="hinge", r1_gamma=0.1)
     clone = MNISTGAN.from_config(gan.get_config())
-    assert (clone.loss, clone.r1_gamma) == ("hinge", 0.1)
+    assert (clone.config.loss, clone.config.r1_gamma) == ("hinge", 0.1)
     with pytest.raises(MNISTGANError, match="loss"):
         MNISTGAN(preset="fast", loss="wasserstein")
     with pytest.raises(MNISTGANError, match="r1_gamma"):

@@ -6,8 +6,7 @@ import pytest
 
 from mnist_gan import MNISTGAN, MNISTGANError, make_config
 from mnist_gan.cli import build_parser, main
-from mnist_gan.config import PRESETS
-from mnist_gan.models import build_networks
+from mnist_gan.presets import PRESETS, build_networks
 from tests.conftest import synthetic_digits
 
 # Every preset, with dcgan64's cheap 32x32 variant as a sixth case.
@@ -323,12 +322,9 @@ def test_layer_tables_are_pinned(case):
 
 
 def test_every_preset_has_a_row_and_a_builder():
-    from mnist_gan.models import BUILDERS
-
     assert list(PRESETS) == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast"]
-    assert set(BUILDERS) == set(PRESETS)
     for row in PRESETS.values():
-        assert row["description"] and row["origin"]
+        assert row.description and row.origin and callable(row.build)
 
 
 # The issue's training defaults, per preset (fields not listed keep GANConfig's defaults).
@@ -404,7 +400,7 @@ def test_mlp_bn_scales_real_data_to_unit_range():
 
 def test_mnistgan_takes_the_presets_latent_dim_by_default():
     gan = MNISTGAN(preset="mlp-bn")
-    assert gan.latent_dim == 64 and gan.generator.input_shape == (None, 64)
+    assert gan.config.latent_dim == 64 and gan.generator.input_shape == (None, 64)
 
 
 # ------------------------------------------------------------------ one step, then save/load
@@ -457,7 +453,7 @@ def test_save_load_round_trip(case, trained, tmp_path):
     loaded = keras.models.load_model(path)
     assert isinstance(loaded, MNISTGAN)
     for name in ("preset", "latent_dim", "noise", "pixel_range", "image_size", "d_loss_reduction"):
-        assert getattr(loaded, name) == getattr(gan, name), name
+        assert getattr(loaded.config, name) == getattr(gan.config, name), name
     assert layer_table(loaded.generator) == layer_table(gan.generator)
     assert layer_table(loaded.discriminator) == layer_table(gan.discriminator)
     expected = gan.generate(16, seed=1)
@@ -470,7 +466,7 @@ def test_reloaded_mlp_bn_samples_in_unit_range(trained, tmp_path):
     gan, *_ = trained("mlp-bn")
     gan.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
-    assert loaded.pixel_range == (0.0, 1.0) and loaded.latent_dim == 64
+    assert loaded.config.pixel_range == (0.0, 1.0) and loaded.config.latent_dim == 64
     images = loaded.generate(64, seed=2)
     assert images.min() >= 0.0 and images.max() <= 1.0
     assert images.min() < 0.5 < images.max()  # a sigmoid output, not a tanh clipped to [0, 1]
@@ -481,7 +477,7 @@ def test_reloaded_mlp_draws_uniform_noise(trained, tmp_path):
     gan, *_ = trained("mlp")
     gan.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
-    assert loaded.noise == "uniform" and loaded.d_loss_reduction == "mean"
+    assert loaded.config.noise == "uniform" and loaded.config.d_loss_reduction == "mean"
     z = np.asarray(loaded.sample_noise(4000, seed=3))
     assert z.shape == (4000, 100)
     assert z.min() >= -1.0 and z.max() <= 1.0

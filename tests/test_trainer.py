@@ -19,7 +19,8 @@ def make_trainer(output_dir, images, **overrides):
     return trainer
 
 
-def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images, capsys):
+def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images, caplog):
+    caplog.set_level("INFO", logger="mnist_gan")
     trainer = make_trainer(tmp_path / "run", tiny_images, epochs=2)
     history = trainer.train(verbose=0)
     out = tmp_path / "run"
@@ -35,8 +36,10 @@ def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images
     assert (out / "model.keras").is_file()
     assert json.loads((out / "config.json").read_text())["batch_size"] == 40
     assert len(history.history["d_loss"]) == 2
-    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    summary = caplog.records[-1].getMessage()
     assert summary.startswith("Done: 2 epoch(s), 6 steps in ") and "images/s" in summary
+    written = json.loads((out / "summary.json").read_text())
+    assert (written["ended"], written["global_step"], written["epochs_done"]) == ("done", 6, 2)
     samples = trainer.generate_samples(7)
     assert samples.shape == (7, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
 
@@ -58,11 +61,12 @@ def test_resume_gives_the_same_weights_as_one_run(tmp_path, tiny_images):
     assert int(resumed.gan.d_optimizer.iterations) == 6
 
 
-def test_nothing_to_do_when_already_trained(tmp_path, tiny_images, capsys):
+def test_nothing_to_do_when_already_trained(tmp_path, tiny_images, caplog):
+    caplog.set_level("INFO", logger="mnist_gan")
     make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
     before = (tmp_path / "r" / "model.keras").stat().st_mtime_ns
     make_trainer(tmp_path / "r", tiny_images, epochs=1).train(verbose=0)
-    assert "Nothing to train" in capsys.readouterr().out
+    assert "Nothing to train" in caplog.text
     assert (tmp_path / "r" / "model.keras").stat().st_mtime_ns == before
 
 
@@ -78,10 +82,11 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(
         raise OSError("disk full")
 
     monkeypatch.setattr(checkpoint.np, "savez", crash_midway)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(MNISTGANError, match="could not write .*ckpt-epoch-0002.npz.*disk full"):
         make_trainer(tmp_path / "r", tiny_images, epochs=2).train(verbose=0)
     monkeypatch.undo()
     assert list_checkpoints(tmp_path / "r" / "checkpoints") == good
+    assert [p.name for p in (tmp_path / "r" / "checkpoints").iterdir()] == [good[0][1].name]
     # ...and the run resumes from it.
     resumed = make_trainer(tmp_path / "r", tiny_images, epochs=2)
     resumed.train(verbose=0)

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from mnist_gan.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+from mnist_gan.files import atomic_write, write_text
 from mnist_gan.images import save_grid, save_loss_curves, to_uint8
 
 
@@ -60,7 +61,7 @@ class SampleGridCallback(keras.callbacks.Callback):
             return None
         images = gan.to_mnist_size(gan.sampling_generator(self._noise, training=False))
         path = self.output_dir / f"epoch_{self._epoch + 1:03d}_step_{step:06d}.png"
-        save_grid(to_uint8(images, gan.pixel_range), path)
+        save_grid(to_uint8(images, gan.config.pixel_range), path)
         self.written.append(path)
         self._last_step = step
         return path
@@ -94,7 +95,7 @@ class CheckpointCallback(keras.callbacks.Callback):
     saved as a mid-epoch checkpoint instead, and its partial logs are not added to the history.
     Keeps the newest ``keep`` checkpoints in ``folder``; older ones are removed only after the
     new one is safely on disk. ``meta()`` supplies the run settings stored beside the weights.
-    ``steps_done`` is how many steps of the first epoch a resumed run had already done.
+    Call :meth:`begin_phase` before each ``fit`` with the steps of its first epoch already done.
     """
 
     def __init__(
@@ -118,6 +119,10 @@ class CheckpointCallback(keras.callbacks.Callback):
         self._epoch_start = 0
         self._current_epoch = 0
         self._in_epoch = False
+
+    def begin_phase(self, steps_done: int) -> None:
+        """The next ``fit`` starts ``steps_done`` steps into its first epoch (a resumed run)."""
+        self.steps_done = steps_done
 
     def _iterations(self) -> int:
         return int(self.model.g_optimizer.iterations.numpy())
@@ -144,10 +149,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         )
         for _, old in list_checkpoints(self.folder)[: -self.keep]:
             old.unlink(missing_ok=True)
-        history_file = self.folder.parent / "history.json"
-        tmp = history_file.with_name(history_file.name + ".tmp")
-        tmp.write_text(json.dumps(self.history, indent=1))
-        os.replace(tmp, history_file)
+        write_text(self.folder.parent / "history.json", json.dumps(self.history, indent=1))
 
     def save_interrupted(self) -> Path | None:
         """Checkpoint the current step after an interruption (Ctrl-C) so no step is lost.
@@ -195,11 +197,9 @@ class SnapshotCallback(keras.callbacks.Callback):
         elapsed = self.previous + time.perf_counter() - (self.started or 0.0)
         if self.started is None or elapsed < self.next_mark:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"minute_{self.next_mark / 60:06.1f}.keras"
-        tmp = self.folder / ".snapshot-incomplete.keras"
-        self.model.save(tmp)
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            self.model.save(tmp)
         self.written.append(path)
         self.next_mark += self.seconds
 

@@ -1,9 +1,13 @@
 """Training checkpoints: every variable of both networks and both optimizers, plus the epoch.
 
-A checkpoint is one ``.npz`` written to a temporary name and renamed into place, so a crash
-mid-write never leaves a broken checkpoint under a real name. It stores variables by position
-(with their paths and shapes checked on load), the finished epoch count, the run's settings and
-the per-epoch history, which is all ``GANTrainer.train()`` needs to resume exactly.
+A checkpoint is one ``.npz`` written atomically (:func:`mnist_gan.files.atomic_write`). Each
+array is stored under ``group/name``: the group (generator, discriminator, g_optimizer,
+d_optimizer, noise, ema) and the variable's path inside it (``deconv1/kernel``,
+``deconv1_kernel_momentum``). Loading matches variables by that name, never by position, and
+checks every name and shape before assigning anything. A JSON header holds the epoch, the
+step within it, the run's settings and the per-epoch history: all ``GANTrainer.train()`` needs
+to resume exactly. Checkpoints of the earlier positional layout load too (their header listed
+each position's path).
 """
 
 from __future__ import annotations
@@ -18,29 +22,71 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.files import atomic_write
 
 if TYPE_CHECKING:
     from mnist_gan.models.gan import MNISTGAN
 
+FORMAT = 2  # 1: arrays stored by position (before 2026-11-29); 2: by name
 # ckpt-epoch-0003.npz: 3 epochs done; ckpt-epoch-0003-step-000120.npz: 3 epochs + 120 steps
-# (a run stopped mid-epoch by its time budget).
+# (a run stopped mid-epoch by its time budget or a signal).
 CHECKPOINT_PATTERN = re.compile(r"^ckpt-epoch-(\d{4,})(?:-step-(\d{6,}))?\.npz$")
+HEADER = "__header__"
+# Groups whose owner's name is generated per process ("adam_1", "seed_generator_3"): their
+# variables are named relative to the owner.
+OWNER_RELATIVE = ("g_optimizer", "d_optimizer", "noise")
+# Dropout's RNG state lives in a SeedGenerator whose name is numbered per process: such a
+# variable is named by the layer that owns it instead ("drop1/seed_generator/...").
+AUTO_NUMBERED = re.compile(r"seed_generator_\d+")
 
 
-def checkpoint_variables(gan: MNISTGAN) -> dict[str, list[Any]]:
-    """The variable groups a checkpoint holds (BN statistics and RNG states included)."""
+def checkpoint_variables(gan: MNISTGAN) -> dict[str, dict[str, Any]]:
+    """The variables a checkpoint holds, by group and name (BN statistics and RNG included)."""
     if gan.g_optimizer is None or gan.d_optimizer is None:
         raise MNISTGANError("the model must be compiled before saving or loading a checkpoint")
     groups = {
-        "generator": list(gan.generator.variables),
-        "discriminator": list(gan.discriminator.variables),
-        "g_optimizer": list(gan.g_optimizer.variables),
-        "d_optimizer": list(gan.d_optimizer.variables),
-        "noise": [gan.seed_generator.state],
+        "generator": _by_layer(gan.generator),
+        "discriminator": _by_layer(gan.discriminator),
+        "g_optimizer": [(_owner_relative(v.path), v) for v in gan.g_optimizer.variables],
+        "d_optimizer": [(_owner_relative(v.path), v) for v in gan.d_optimizer.variables],
+        "noise": [(_owner_relative(gan.seed_generator.state.path), gan.seed_generator.state)],
     }
     if gan.ema_generator is not None:
-        groups["ema"] = [*gan.ema_generator.variables, gan.ema_updates]
-    return groups
+        groups["ema"] = [*_by_layer(gan.ema_generator), ("ema_updates", gan.ema_updates)]
+    named: dict[str, dict[str, Any]] = {}
+    for group, variables in groups.items():
+        named[group] = {}
+        for name, variable in variables:
+            if name in named[group]:
+                raise MNISTGANError(
+                    f"two variables of the {group} are both named {name!r}; give the layers "
+                    "unique names so checkpoints can tell them apart"
+                )
+            named[group][name] = variable
+    return named
+
+
+def _by_layer(model: Any) -> list[tuple[str, Any]]:
+    """``(name, variable)`` for every variable of ``model``, in ``model.variables`` order."""
+    owner = {id(v): layer.name for layer in model.layers for v in layer.variables}
+    named = []
+    for variable in model.variables:
+        path, layer = AUTO_NUMBERED.sub("seed_generator", variable.path), owner.get(id(variable))
+        named.append(
+            (path if layer is None or path.startswith(f"{layer}/") else f"{layer}/{path}", variable)
+        )
+    return named
+
+
+def _owner_relative(path: str) -> str:
+    return path.split("/", 1)[-1]
+
+
+def _same_up_to_numbering(a: str, b: str) -> bool:
+    def generic(p: str) -> str:
+        return re.sub(r"_\d+(?=/|$)", "", p)
+
+    return generic(a) == generic(b)
 
 
 def save_checkpoint(
@@ -52,68 +98,103 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint after ``epoch`` finished epochs plus ``step_in_epoch`` steps of the
     next one; ``meta`` must be JSON-serialisable."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {}
-    layout: dict[str, list[list[Any]]] = {}
-    for group, variables in checkpoint_variables(gan).items():
-        layout[group] = []
-        for i, variable in enumerate(variables):
-            value = np.asarray(variable.numpy())
-            arrays[f"{group}/{i}"] = value
-            layout[group].append([variable.path, list(value.shape)])
-    header = {
-        "epoch": int(epoch),
-        "step_in_epoch": int(step_in_epoch),
-        "layout": layout,
-        "meta": meta,
+    arrays = {
+        f"{group}/{name}": np.asarray(variable.numpy())
+        for group, variables in checkpoint_variables(gan).items()
+        for name, variable in variables.items()
     }
-    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    header = {"format": FORMAT, "epoch": int(epoch), "step_in_epoch": int(step_in_epoch)}
+    header["meta"] = meta
+    arrays[HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    with atomic_write(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def read_checkpoint_header(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The epoch, layout and meta of a checkpoint, without touching any model."""
+    """The epoch, step, meta (settings, seed, history) of a checkpoint, without any model."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return json.loads(archive["__header__"].tobytes().decode())
+            header = json.loads(archive[HEADER].tobytes().decode())
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise MNISTGANError(f"checkpoint {path} is unreadable ({err})") from None
+    if not isinstance(header, dict) or not {"epoch", "meta"} <= set(header):
+        raise MNISTGANError(f"checkpoint {path} has no valid header")
+    return header
 
 
 def load_checkpoint(gan: MNISTGAN, path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Restore every checkpointed variable into a compiled ``gan``; return the header."""
+    """Restore every checkpointed variable into a compiled ``gan`` by name; return the header.
+
+    Every name and shape is checked first, so a mismatch leaves the model untouched.
+    """
     header = read_checkpoint_header(path)
-    groups = checkpoint_variables(gan)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            values = {key: archive[key] for key in archive.files if key != "__header__"}
+            stored = {key: archive[key] for key in archive.files if key != HEADER}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise MNISTGANError(f"checkpoint {path} is unreadable ({err})") from None
-    # Check everything before assigning anything, so a mismatch leaves the model untouched.
+    groups = checkpoint_variables(gan)
+    if header.get("format", 1) == 1:
+        stored = _positional_to_named(stored, header, groups, path)
+    plan = []
     for group, variables in groups.items():
-        saved = header["layout"].get(group, [])
-        if len(saved) != len(variables):
+        saved = {key.split("/", 1)[1] for key in stored if key.split("/", 1)[0] == group}
+        missing, extra = sorted(set(variables) - saved), sorted(saved - set(variables))
+        if missing or extra:
             raise MNISTGANError(
-                f"checkpoint {path} does not match this model: {group} has {len(saved)} "
-                f"saved variables, the model has {len(variables)}"
-            )
-        for i, variable in enumerate(variables):
-            if tuple(values[f"{group}/{i}"].shape) != tuple(variable.shape):
-                raise MNISTGANError(
-                    f"checkpoint {path} does not match this model: {variable.path} has shape "
-                    f"{tuple(variable.shape)}, saved {tuple(values[f'{group}/{i}'].shape)}"
+                f"checkpoint {path} does not match this model's {group}: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"missing {', '.join(missing[:5])}" if missing else "",
+                        f"unexpected {', '.join(extra[:5])}" if extra else "",
+                    )
+                    if part
                 )
-    for group, variables in groups.items():
-        for i, variable in enumerate(variables):
-            variable.assign(values[f"{group}/{i}"])
+            )
+        for name, variable in variables.items():
+            value = stored[f"{group}/{name}"]
+            if tuple(value.shape) != tuple(variable.shape):
+                raise MNISTGANError(
+                    f"checkpoint {path} does not match this model: {group} {name} has shape "
+                    f"{tuple(variable.shape)}, saved {tuple(value.shape)}"
+                )
+            plan.append((variable, value))
+    for variable, value in plan:
+        variable.assign(value)
+    gan.sampler.clear()
     return header
+
+
+def _positional_to_named(
+    stored: dict[str, np.ndarray], header: dict[str, Any], groups: dict[str, dict], path: Any
+) -> dict[str, np.ndarray]:
+    """Arrays of a format-1 checkpoint (``group/index``, in ``variables`` order) renamed to
+    this model's names, after checking each position's saved path names the same variable."""
+    renamed = {}
+    try:
+        for group, variables in groups.items():
+            entries = header["layout"][group]
+            if len(entries) != len(variables):
+                raise MNISTGANError(
+                    f"checkpoint {path} does not match this model: {group} has "
+                    f"{len(entries)} saved variables, the model has {len(variables)}"
+                )
+            for index, ((saved_path, _), (name, variable)) in enumerate(
+                zip(entries, variables.items())
+            ):
+                if not _same_up_to_numbering(saved_path, variable.path):
+                    raise MNISTGANError(
+                        f"checkpoint {path} does not match this model: position {index} of "
+                        f"{group} holds {saved_path}, the model has {variable.path} there"
+                    )
+                renamed[f"{group}/{name}"] = stored[f"{group}/{index}"]
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, MNISTGANError):
+            raise
+        raise MNISTGANError(f"checkpoint {path} has an unreadable layout ({err})") from None
+    return renamed
 
 
 def list_checkpoints(folder: str | os.PathLike[str]) -> list[tuple[int, Path]]:

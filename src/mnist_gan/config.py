@@ -1,10 +1,20 @@
-"""Training settings: one dataclass, and the table of presets that fill it.
+"""Every setting of a run, declared once.
 
-A preset is a row of settings (data, not a class). Its architecture comes from
-``mnist_gan.models.BUILDERS[preset]``; everything else here is a default the user may override.
-The pixel range, the noise distribution and the generator's output activation travel together:
-``pixel_range`` is both the range real images are scaled to and the range of the generator's
-output, so sampling, saving and evaluation can never disagree about them.
+Each field of :class:`GANConfig` is one declaration: name, type, default, one-line help, the
+values it accepts and who reads it (its *scope*). Everything else is derived from these
+declarations: validation (:meth:`GANConfig.validate`), the ``mnist-gan train`` flags
+(``mnist_gan.cli``), ``config.json``, the model's ``get_config`` (the model-scoped settings
+only), checkpoints' saved settings, and the settings table in ``docs/settings.md``.
+
+Scopes say who reads a setting:
+
+- ``network``: defines the networks; a run can only resume into the same values;
+- ``step``: read by ``MNISTGAN.train_step``;
+- ``compile``: the optimizers and ``compile()`` options (``MNISTGAN.compile`` defaults);
+- ``run``: read by the trainer only; these never pass through the model.
+
+This module knows nothing of the networks: the preset rows and their builders are registered
+together in :mod:`mnist_gan.presets`.
 """
 
 from __future__ import annotations
@@ -12,318 +22,270 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from mnist_gan.errors import MNISTGANError
 
-NOISE_KINDS = ("normal", "uniform")
-LOSSES = ("bce", "hinge")
-# Sides each design can be built at (presets not listed: 28 only).
-IMAGE_SIZES = {"dcgan64": (64, 32)}
+NETWORK, STEP, COMPILE, RUN = "network", "step", "compile", "run"
+MODEL_SCOPES = (NETWORK, STEP, COMPILE)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check on a value, and how an error message states it (``"must be <phrase>"``)."""
+
+    holds: Callable[[Any], bool]
+    phrase: str
+
+
+POSITIVE = Rule(lambda v: v > 0, "> 0")
+NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
+UNIT_OPEN = Rule(lambda v: 0 <= v < 1, "in [0, 1)")
+DECAY = Rule(lambda v: 0 < v <= 1, "in (0, 1]")
+INCREASING_PAIR = Rule(lambda v: len(v) == 2 and v[0] < v[1], "(low, high) with low < high")
+
+
+def setting(
+    default: Any,
+    help: str,  # noqa: A002 - the declaration's own word for it
+    scope: str,
+    *,
+    rule: Rule | None = None,
+    choices: tuple[str, ...] | None = None,
+    flag: str | None = None,
+    internal: str | None = None,
+) -> Any:
+    """Declare one setting: a dataclass field whose metadata the rest of the package reads.
+
+    ``flag`` overrides the CLI flag derived from the name (``r1_gamma`` -> ``--r1-gamma``);
+    ``internal`` keeps a setting off the CLI and says why.
+    """
+    meta = {
+        "help": help,
+        "scope": scope,
+        "rule": rule,
+        "choices": choices,
+        "flag": flag,
+        "internal": internal,
+    }
+    return field(default=default, metadata=meta)
 
 
 @dataclass
 class GANConfig:
-    """Every setting of a training run. Build one with :func:`make_config`."""
+    """Every setting of a training run. Build one with :func:`mnist_gan.presets.make_config`."""
 
-    preset: str = "dcgan"
-    # -- model --
-    latent_dim: int = 100  # size of z
-    noise: str = "normal"  # "normal": N(0, 1); "uniform": U(-1, 1)
-    pixel_range: tuple[float, float] = (-1.0, 1.0)  # real data scaled here; generator outputs here
-    image_size: int = 28  # side the networks work at; grids and .npy exports are always 28x28
-    # -- optimisation (TTUR: the two learning rates are independent) --
-    batch_size: int = 100
-    epochs: int = 50
-    g_learning_rate: float = 2e-4
-    d_learning_rate: float = 2e-5
-    lr_decay_rate: float = 0.96  # multiply both LRs by this every lr_decay_steps (1.0 = constant)
-    lr_decay_steps: int = 1000
-    beta_1: float = 0.5
-    beta_2: float = 0.999
-    d_loss_reduction: str = "sum"  # "sum": loss(real) + loss(fake); "mean": their average
-    update: str = "alternating"  # or "simultaneous": one G pass feeds both losses (faster)
-    loss: str = "bce"  # "bce": non-saturating logistic loss; "hinge": hinge D, -D(G(z)) for G
-    r1_gamma: float = 0.0  # > 0: R1 penalty gamma/2 * |grad_x D(x)|^2 on real images
-    # -- run --
-    seed: int | None = None  # an int fixes init, noise and data order; None draws one per run
-    output_dir: str = "outputs"
-    limit: int | None = None  # train on the first N images only (quick runs)
-    sample_frequency: int = 100  # steps between sample grids (0: only at epoch ends)
-    sample_every_epochs: int = 0  # also a grid every N epochs (0: off)
-    eval_every: int = 0  # sample-quality metrics every N epochs (0: off); see evaluation
-    keep_checkpoints: int = 3  # newest per-epoch checkpoints kept on disk
-    data_path: str | None = None  # .npz or IDX folder; None: $MNIST_GAN_DATA, caches, mirror
-    steps_per_execution: int = 1
-    jit_compile: bool = False
-    ema_decay: float = 0.0  # > 0: sample from an EMA of the generator's weights (e.g. 0.999)
-    # Generator steps before the EMA starts averaging (it copies the generator until then), as
+    # -- the networks (a run resumes only into the same values) --
+    preset: str = setting("dcgan", "design to train (see `mnist-gan presets`)", NETWORK)
+    latent_dim: int = setting(100, "size of the noise vector z", NETWORK, rule=POSITIVE)
+    noise: str = setting(
+        "normal", "noise for z: N(0, 1) or U(-1, 1)", NETWORK, choices=("normal", "uniform")
+    )
+    pixel_range: tuple[float, float] = setting(
+        (-1.0, 1.0),
+        "range real images are scaled to and the generator outputs",
+        NETWORK,
+        rule=INCREASING_PAIR,
+    )
+    image_size: int = setting(
+        28, "side the networks work at (grids and exports stay 28x28)", NETWORK, rule=POSITIVE
+    )
+    ema_decay: float = setting(
+        0.0,
+        "sample from an EMA of the generator's weights with this decay, e.g. 0.999 (0: off)",
+        NETWORK,
+        rule=UNIT_OPEN,
+        flag="--ema",
+    )
+    # -- the train step --
+    update: str = setting(
+        "alternating",
+        "D step then G step on fresh noise, or both gradients from one generator pass",
+        STEP,
+        choices=("alternating", "simultaneous"),
+    )
+    loss: str = setting(
+        "bce", "non-saturating logistic loss, or hinge loss", STEP, choices=("bce", "hinge")
+    )
+    r1_gamma: float = setting(
+        0.0, "R1 penalty (gamma/2) E‖∇D(x)‖² on real images (0: off)", STEP, rule=NON_NEGATIVE
+    )
+    d_loss_reduction: str = setting(
+        "sum", "D loss as loss(real) + loss(fake), or their mean", STEP, choices=("sum", "mean")
+    )
     # BigGAN's ema_start: early generators drift or hop between modes, and an average of them
     # was measured worse than the live one (docs/fast_preset.md).
-    ema_start: int = 10_000
-    minutes: float | None = None  # stop (checkpointed, resumable) after this much training time
-    snapshot_minutes: float | None = None  # save the model every N minutes (quality curves)
-    threads: int | None = None  # CPU threads for TensorFlow ops (None: all cores)
+    ema_start: int = setting(
+        10_000,
+        "generator steps the EMA copies the generator before averaging",
+        STEP,
+        rule=NON_NEGATIVE,
+    )
+    # -- optimizers and compile() (TTUR: the two learning rates are independent) --
+    g_learning_rate: float = setting(
+        2e-4, "generator learning rate", COMPILE, rule=POSITIVE, flag="--g-lr"
+    )
+    d_learning_rate: float = setting(
+        2e-5, "discriminator learning rate", COMPILE, rule=POSITIVE, flag="--d-lr"
+    )
+    lr_decay_rate: float = setting(
+        0.96, "multiply both LRs by this every lr_decay_steps (1: constant)", COMPILE, rule=DECAY
+    )
+    lr_decay_steps: int = setting(
+        1000, "steps between LR decays (staircase)", COMPILE, rule=POSITIVE
+    )
+    beta_1: float = setting(0.5, "Adam beta_1", COMPILE, rule=UNIT_OPEN)
+    beta_2: float = setting(0.999, "Adam beta_2", COMPILE, rule=UNIT_OPEN)
+    jit_compile: bool = setting(False, "compile the train step with XLA", COMPILE)
+    steps_per_execution: int = setting(
+        1, "train steps per compiled call (must divide an epoch's steps)", COMPILE, rule=POSITIVE
+    )
+    # -- the run (trainer only) --
+    batch_size: int = setting(100, "images per step", RUN, rule=POSITIVE)
+    epochs: int = setting(50, "total epochs of the run (resumed epochs count)", RUN, rule=POSITIVE)
+    seed: int | None = setting(
+        None, "fixes init, noise and data order (unset: drawn once per run)", RUN, rule=NON_NEGATIVE
+    )
+    output_dir: str = setting("outputs", "where grids, checkpoints and the model go", RUN)
+    data_path: str | None = setting(
+        None,
+        "MNIST .npz or IDX folder (unset: $MNIST_GAN_DATA, caches, offline mirror)",
+        RUN,
+        flag="--data",
+    )
+    limit: int | None = setting(None, "train on the first N images only", RUN, rule=POSITIVE)
+    sample_frequency: int = setting(
+        100, "steps between sample grids (0: only at epoch ends)", RUN, rule=NON_NEGATIVE
+    )
+    sample_every_epochs: int = setting(
+        0, "also a grid every N epochs (0: off)", RUN, rule=NON_NEGATIVE
+    )
+    eval_every: int = setting(
+        0,
+        "sample-quality metrics every N epochs (2,000 samples; keeps best_model.keras; 0: off)",
+        RUN,
+        rule=NON_NEGATIVE,
+    )
+    keep_checkpoints: int = setting(3, "newest per-epoch checkpoints kept", RUN, rule=POSITIVE)
+    minutes: float | None = setting(
+        None, "stop after this much training time (checkpointed; resumable)", RUN, rule=POSITIVE
+    )
+    snapshot_minutes: float | None = setting(
+        None, "save the model every N minutes of training (quality curves)", RUN, rule=POSITIVE
+    )
+    threads: int | None = setting(
+        None, "CPU threads for TensorFlow ops (unset: all cores)", RUN, rule=POSITIVE
+    )
 
     def validate(self) -> GANConfig:
-        """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit."""
-        from mnist_gan.models import BUILDERS
+        """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit.
 
-        if self.preset not in PRESETS or self.preset not in BUILDERS:
-            raise MNISTGANError(
-                f"unknown preset {self.preset!r}; choose one of: {', '.join(PRESETS)}"
-            )
-        positive_ints = (
-            "latent_dim",
-            "batch_size",
-            "epochs",
-            "lr_decay_steps",
-            "keep_checkpoints",
-            "steps_per_execution",
-            "image_size",
-        )
-        for name in positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise MNISTGANError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("g_learning_rate", "d_learning_rate"):
-            value = getattr(self, name)
-            if not _is_number(value) or not value > 0 or not math.isfinite(value):
-                raise MNISTGANError(f"{name} must be a positive number, got {value!r}")
-        if not _is_number(self.lr_decay_rate) or not 0 < self.lr_decay_rate <= 1:
-            raise MNISTGANError(f"lr_decay_rate must be in (0, 1], got {self.lr_decay_rate!r}")
-        for name in ("beta_1", "beta_2"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0 <= value < 1:
-                raise MNISTGANError(f"{name} must be in [0, 1), got {value!r}")
-        sizes = IMAGE_SIZES.get(self.preset, (28,))
-        if self.image_size not in sizes:
-            raise MNISTGANError(
-                f"preset {self.preset!r} works at image_size "
-                f"{' or '.join(map(str, sizes))}, got {self.image_size}"
-            )
-        if self.noise not in NOISE_KINDS:
-            raise MNISTGANError(f"noise must be one of {NOISE_KINDS}, got {self.noise!r}")
-        if self.update not in ("alternating", "simultaneous"):
-            raise MNISTGANError(
-                f"update must be 'alternating' or 'simultaneous', got {self.update!r}"
-            )
-        if self.loss not in LOSSES:
-            raise MNISTGANError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if not _is_number(self.r1_gamma) or not 0 <= self.r1_gamma < math.inf:
-            raise MNISTGANError(f"r1_gamma must be a number >= 0 (0: off), got {self.r1_gamma!r}")
-        if self.d_loss_reduction not in ("sum", "mean"):
-            raise MNISTGANError(
-                f"d_loss_reduction must be 'sum' or 'mean', got {self.d_loss_reduction!r}"
-            )
-        low, high = self.pixel_range
-        if not low < high:
-            raise MNISTGANError(f"pixel_range must be (low, high) with low < high, got {low, high}")
-        if self.limit is not None and (not isinstance(self.limit, int) or self.limit <= 0):
-            raise MNISTGANError(f"limit must be a positive integer or None, got {self.limit!r}")
-        for name in ("sample_frequency", "sample_every_epochs", "eval_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise MNISTGANError(f"{name} must be an integer >= 0, got {value!r}")
-        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
-            raise MNISTGANError(f"seed must be a non-negative integer or None, got {self.seed!r}")
-        if not _is_number(self.ema_decay) or not 0 <= self.ema_decay < 1:
-            raise MNISTGANError(f"ema_decay must be in [0, 1) (0: off), got {self.ema_decay!r}")
-        if (
-            isinstance(self.ema_start, bool)
-            or not isinstance(self.ema_start, int)
-            or self.ema_start < 0
-        ):
-            raise MNISTGANError(f"ema_start must be an integer >= 0, got {self.ema_start!r}")
-        if self.snapshot_minutes is not None and (
-            not _is_number(self.snapshot_minutes) or not 0 < self.snapshot_minutes < math.inf
-        ):
-            raise MNISTGANError(
-                f"snapshot_minutes must be a positive number, got {self.snapshot_minutes!r}"
-            )
-        if self.threads is not None and (
-            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
-        ):
-            raise MNISTGANError(f"threads must be a positive integer, got {self.threads!r}")
-        if self.minutes is not None and (
-            not _is_number(self.minutes) or not 0 < self.minutes < math.inf
-        ):
-            raise MNISTGANError(f"minutes must be a positive number, got {self.minutes!r}")
+        Checks each value against its declaration (type, choices, rule). The preset name and
+        the image sizes a design supports are checked by :func:`mnist_gan.presets.make_config`.
+        """
+        for spec in SETTINGS.values():
+            _check(spec, getattr(self, spec.name))
         return self
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every setting."""
-        data = dataclasses.asdict(self)
-        data["pixel_range"] = list(self.pixel_range)
-        return data
+    def to_dict(self, scopes: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """A JSON-ready dict of the settings (only those of ``scopes`` when given)."""
+        return {
+            name: _jsonable(getattr(self, name))
+            for name, spec in SETTINGS.items()
+            if scopes is None or spec.scope in scopes
+        }
 
     def to_json(self) -> str:
-        """The settings as indented JSON (written beside each run)."""
+        """The settings as indented JSON (written beside each run as ``config.json``)."""
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A declaration read back: what :func:`setting` recorded, plus the field's type."""
+
+    name: str
+    kind: type  # int, float, str, bool or tuple
+    optional: bool  # None is allowed (and means "unset")
+    default: Any
+    help: str
+    scope: str
+    rule: Rule | None
+    choices: tuple[str, ...] | None
+    flag: str
+    internal: str | None
+
+
+def _read_declarations() -> dict[str, SettingSpec]:
+    hints = typing.get_type_hints(GANConfig)
+    specs = {}
+    for f in dataclasses.fields(GANConfig):
+        hint = hints[f.name]
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = type(None) in typing.get_args(hint)
+        base = args[0] if optional else hint
+        kind = typing.get_origin(base) or base
+        meta = f.metadata
+        specs[f.name] = SettingSpec(
+            name=f.name,
+            kind=kind,
+            optional=optional,
+            default=f.default,
+            help=meta["help"],
+            scope=meta["scope"],
+            rule=meta["rule"],
+            choices=meta["choices"],
+            flag=meta["flag"] or "--" + f.name.replace("_", "-"),
+            internal=meta["internal"],
+        )
+    return specs
+
+
+SETTINGS: dict[str, SettingSpec] = _read_declarations()
+NETWORK_SETTINGS = tuple(name for name, spec in SETTINGS.items() if spec.scope == NETWORK)
+MODEL_SETTINGS = tuple(name for name, spec in SETTINGS.items() if spec.scope in MODEL_SCOPES)
+
+
+def coerce(name: str, value: Any) -> Any:
+    """``value`` in the declared type where that is lossless (a JSON list -> tuple)."""
+    if SETTINGS[name].kind is tuple and isinstance(value, list | tuple):
+        return tuple(float(v) if _is_number(v) else v for v in value)
+    return value
+
+
+def _check(spec: SettingSpec, value: Any) -> None:
+    if value is None and spec.optional:
+        return
+    kind_ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: _is_number(value) and math.isfinite(value),
+        str: isinstance(value, str),
+        tuple: isinstance(value, tuple) and all(_is_number(v) for v in value),
+    }[spec.kind]
+    ok = kind_ok and (spec.choices is None or value in spec.choices)
+    ok = ok and (spec.rule is None or spec.rule.holds(value))
+    if not ok:
+        raise MNISTGANError(f"{spec.name} must be {describe(spec)}, got {value!r}")
+
+
+def describe(spec: SettingSpec) -> str:
+    """What a setting accepts, in words ("an integer > 0", "one of 'bce', 'hinge'")."""
+    if spec.choices is not None:
+        return "one of " + ", ".join(repr(c) for c in spec.choices)
+    noun = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    text = noun.get(spec.kind, "a pair of numbers")
+    if spec.rule is not None:
+        text = f"{text} {spec.rule.phrase}"
+    return text + (" (or unset)" if spec.optional else "")
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-# Each preset: where the design comes from, then the settings it fixes. Keys are GANConfig fields.
-PRESETS: dict[str, dict[str, Any]] = {
-    "dcgan": {
-        "description": "DCGAN 3x3x112 -> 28x28, TTUR 10:1 with LR decay (the default)",
-        "origin": "Keras/TF DCGAN-on-MNIST notebooks (3x3x112 projection, 5x5 transposed convs)",
-        # The GANConfig defaults are this design; XLA is a speed setting (+40% here, same maths).
-        "settings": {"jit_compile": True},
-    },
-    "mlp": {
-        "description": "fully connected GAN 256-512-1024 / 1024-512-256, uniform noise",
-        "origin": (
-            "the classic vanilla GAN on MNIST (Keras/PyTorch tutorials: MLPs with LeakyReLU 0.2 and"
-            " Dropout 0.3, U(-1, 1) noise, D loss averaged over real+fake); Adam lr 2e-4 for both"
-            " with beta_1 0.5 (the design fixes only the lr; 0.5 is the usual GAN choice)"
-        ),
-        "settings": {
-            "noise": "uniform",
-            "batch_size": 128,
-            "epochs": 100,
-            "g_learning_rate": 2e-4,
-            "d_learning_rate": 2e-4,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.5,
-            "d_loss_reduction": "mean",
-            "sample_frequency": 0,
-            "sample_every_epochs": 10,
-            "jit_compile": True,  # speed only: 2x on this CPU
-        },
-    },
-    "conv": {
-        "description": "plain conv GAN: 7x7x100 -> ConvT 256/128 -> 28x28; D conv 64-128-256",
-        "origin": (
-            "plain PyTorch convolutional GAN (4x4 stride-2 (transposed) convs, padding 1,"
-            " BatchNorm); z is projected linearly to 7x7x100; Adam 2e-4 beta_1 0.5 for both,"
-            " batch 128; the design gives no epoch count, so the package default of 50 applies"
-        ),
-        "settings": {
-            "batch_size": 128,
-            "epochs": 50,
-            "g_learning_rate": 2e-4,
-            "d_learning_rate": 2e-4,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.5,
-        },
-    },
-    "mlp-bn": {
-        "description": "fully connected GAN with BatchNorm, z 64, sigmoid output in [0, 1]",
-        "origin": (
-            "the 'first GAN' of the Coursera GANs specialisation (Dense+BatchNorm+ReLU generator,"
-            " sigmoid output, z 64, Adam 1e-5 with PyTorch's default beta_1 0.9, D loss averaged"
-            " over real and fake), with a 1024-512-256 discriminator"
-        ),
-        "settings": {
-            "latent_dim": 64,
-            "pixel_range": (0.0, 1.0),
-            "batch_size": 128,
-            "epochs": 500,
-            "g_learning_rate": 1e-5,
-            "d_learning_rate": 1e-5,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.9,
-            "d_loss_reduction": "mean",
-            "sample_frequency": 300,
-            "jit_compile": True,  # speed only
-        },
-    },
-    "dcgan64": {
-        "description": "classic DCGAN 4x4 convs at 64x64 (image_size=32: one block less)",
-        "origin": (
-            "Radford et al. 2015 as in the PyTorch DCGAN tutorial (N(0, 0.02) init, bias-free"
-            " convs, BatchNorm, Adam 2e-4 beta_1 0.5, batch 128, its 5 epochs) on MNIST resized to"
-            " 64x64; grids and exports are resized back to 28x28"
-        ),
-        "settings": {
-            "image_size": 64,
-            "batch_size": 128,
-            "epochs": 5,
-            "g_learning_rate": 2e-4,
-            "d_learning_rate": 2e-4,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.5,
-        },
-    },
-    "fast": {
-        "description": "slim DCGAN, Adam 2e-3 beta 0/0.99, R1 0.5, EMA: good digits soonest",
-        "origin": (
-            "this package's recipe, chosen by measured Fréchet distance per CPU-minute"
-            " (docs/fast_preset.md): a quarter of dcgan's discriminator cost, Adam 2e-3 with"
-            " beta_1 0 and beta_2 0.99 for both networks (no 10:1 TTUR, no decay), R1 penalty"
-            " gamma 0.5 on real images, batch 64, the simultaneous update, XLA, generator EMA"
-            " 0.999"
-        ),
-        "settings": {
-            "batch_size": 64,
-            "epochs": 30,
-            "g_learning_rate": 2e-3,
-            "d_learning_rate": 2e-3,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.0,
-            "beta_2": 0.99,
-            "r1_gamma": 0.5,
-            "update": "simultaneous",
-            "jit_compile": True,
-            "ema_decay": 0.999,
-            "ema_start": 0,
-            "sample_frequency": 500,
-        },
-    },
-}
-
-
-def make_config(preset: str = "dcgan", **overrides: Any) -> GANConfig:
-    """Settings for ``preset`` with ``overrides`` applied on top, validated.
-
-    Raises :class:`MNISTGANError` for an unknown preset, an unknown setting name or a bad value.
-    ``None`` overrides are ignored, so CLI flags left unset keep the preset's default.
-    """
-    if preset not in PRESETS:
-        raise MNISTGANError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    known = {f.name for f in dataclasses.fields(GANConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise MNISTGANError(
-            f"unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(sorted(known))}"
-        )
-    values: dict[str, Any] = dict(PRESETS[preset]["settings"])
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if "pixel_range" in values:
-        values["pixel_range"] = tuple(float(v) for v in values["pixel_range"])
-    return GANConfig(preset=preset, **values).validate()
-
-
-def presets_table(with_params: bool = True) -> str:
-    """A plain-text table of the presets and their main defaults (``mnist-gan presets``).
-
-    ``with_params`` builds each preset's networks once to count their parameters (all weights,
-    BatchNorm moving statistics included); False skips that and the two columns.
-    """
-    header = (
-        f"{'preset':<8} {'size':>4} {'z':>3} {'noise':<7} {'pixels':<7} {'batch':>5} "
-        f"{'epochs':>6} {'g_lr':>7} {'d_lr':>7} "
-        + (f"{'G params':>9} {'D params':>9} " if with_params else "")
-        + "description"
-    )
-    rows = [header, "-" * len(header)]
-    for name, preset in PRESETS.items():
-        c = make_config(name)
-        low, high = c.pixel_range
-        params = ""
-        if with_params:
-            from mnist_gan.models import build_networks
-
-            generator, discriminator = build_networks(c)
-            params = f"{generator.count_params():>9,} {discriminator.count_params():>9,} "
-        rows.append(
-            f"{name:<8} {c.image_size:>4} {c.latent_dim:>3} {c.noise:<7} "
-            f"{f'[{low:g},{high:g}]':<7} {c.batch_size:>5} {c.epochs:>6} "
-            f"{c.g_learning_rate:>7.0e} {c.d_learning_rate:>7.0e} {params}{preset['description']}"
-        )
-    return "\n".join(rows)
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

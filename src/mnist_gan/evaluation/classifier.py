@@ -19,7 +19,7 @@ Input convention of :func:`features_and_probs` (and everything built on it): the
 input is **uint8 pixels 0..255**, shaped ``(N, 28, 28)`` or ``(N, 28, 28, 1)``, exactly what
 ``mnist_gan.images.to_uint8`` and ``mnist-gan sample --out x.npy`` produce. Float input is
 accepted only when it is already scaled to ``[0, 1]`` (pixels / 255); generator output in
-``[-1, 1]`` must go through ``to_uint8(images, gan.pixel_range)`` first.
+``[-1, 1]`` must go through ``to_uint8(images, gan.config.pixel_range)`` first.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.files import atomic_write
 
 FEATURE_DIM = 128
 NUM_CLASSES = 10
@@ -65,14 +66,12 @@ def build_classifier() -> Any:
 def save_classifier_weights(model: Any, path: str | Path = WEIGHTS_PATH) -> Path:
     """Write ``model``'s weights to a compressed ``.npz`` (keys ``<layer>/<index>``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for layer in model.layers:
         for i, weight in enumerate(layer.get_weights()):
             arrays[f"{layer.name}/{i}"] = np.asarray(weight, dtype=np.float32)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path
 
 
@@ -163,7 +162,7 @@ def prepare_images(images: Any) -> np.ndarray:
     if low < -1e-3 or high > 1 + 1e-3:
         raise MNISTGANError(
             f"float images must be in [0, 1] (got [{low:.3g}, {high:.3g}]); convert generator "
-            "output with mnist_gan.images.to_uint8(images, gan.pixel_range)"
+            "output with mnist_gan.images.to_uint8(images, gan.config.pixel_range)"
         )
     return np.clip(x, 0.0, 1.0)
 

@@ -9,7 +9,7 @@ The protocol (every number this package reports uses it unless it says otherwise
   and k-NN radii are computed once and cached as ``reference-test-<weights hash>.npz`` beside
   the MNIST cache (``mnist_gan.data.package_cache_path().parent``, ``$MNIST_GAN_CACHE``).
 * Samples: N = 10,000 generated images, ``gan.generate(10000, seed=0)``, converted with
-  ``mnist_gan.images.to_uint8(images, gan.pixel_range)``.
+  ``mnist_gan.images.to_uint8(images, gan.config.pixel_range)``.
 * KID: 100 subsets of 1,000 (seed 0). Precision/recall: k = 3, all N samples against all
   10,000 test images. Classifier score: one split over all N.
 * Baselines: *real data* = 10,000 training images drawn with ``numpy.random.default_rng(0)``
@@ -35,6 +35,7 @@ import numpy as np
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.evaluation import metrics
+from mnist_gan.files import atomic_write, write_text
 
 log = logging.getLogger("mnist_gan")
 
@@ -77,19 +78,17 @@ class ReferenceStatistics:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write to ``path`` (``.npz``) atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            tmp,
-            features=self.features.astype(np.float32),
-            mu=self.mu,
-            sigma=self.sigma,
-            radii=self.radii,
-            k=np.int64(self.k),
-            source=np.str_(self.source),
-            version=np.int64(CACHE_VERSION),
-        )
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            np.savez(
+                tmp,
+                features=self.features.astype(np.float32),
+                mu=self.mu,
+                sigma=self.sigma,
+                radii=self.radii,
+                k=np.int64(self.k),
+                source=np.str_(self.source),
+                version=np.int64(CACHE_VERSION),
+            )
         return path
 
     @classmethod
@@ -246,7 +245,7 @@ def evaluate_model(
     """
     from mnist_gan.images import to_uint8
 
-    images = to_uint8(gan.generate(num_samples, seed=seed), tuple(gan.pixel_range))
+    images = to_uint8(gan.generate(num_samples, seed=seed), gan.config.pixel_range)
     return evaluate_images(
         images,
         seed=seed,
@@ -304,10 +303,8 @@ def _cached_baseline(
     result = evaluate_images(make_images(num_samples, seed), seed=seed)
     if use_cache:
         try:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(result, indent=1))
-            os.replace(tmp, path)
-        except OSError as err:
+            write_text(path, json.dumps(result, indent=1))
+        except MNISTGANError as err:
             log.warning("could not cache the %s baseline at %s (%s)", kind, path, err)
     return result
 

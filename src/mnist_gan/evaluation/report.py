@@ -11,6 +11,7 @@ import numpy as np
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.evaluation import evaluate as ev
+from mnist_gan.files import write_text
 
 LABELS = {
     "frechet_distance": "Fréchet distance",
@@ -51,7 +52,7 @@ def load_source_images(source: str | os.PathLike[str], num: int, seed: int) -> t
     from mnist_gan.loading import load_generator_model
 
     gan = load_generator_model(path)
-    images = to_uint8(gan.generate(num, seed=seed), tuple(gan.pixel_range))
+    images = to_uint8(gan.generate(num, seed=seed), gan.config.pixel_range)
     return images, f"{num:,} samples from {path} (seed {seed})"
 
 
@@ -132,12 +133,7 @@ def run_evaluate(
                 "uniform_noise": baselines["uniform noise"],
             },
         }
-        try:
-            tmp = json_file.with_name(json_file.name + ".tmp")
-            tmp.write_text(json.dumps(record, indent=2) + "\n")
-            os.replace(tmp, json_file)
-        except OSError as err:
-            raise MNISTGANError(f"cannot write {json_file} ({err.strerror or err})") from None
+        write_text(json_file, json.dumps(record, indent=2) + "\n")
         print(f"\nWrote {json_file}")
     return 0
 

@@ -2,7 +2,8 @@
 
 The adversarial update lives in :meth:`MNISTGAN.train_step` and reads in one screen:
 a discriminator step on real (label 1) and generated (label 0) images, then a generator
-step that labels fresh fakes as real and changes only the generator's weights.
+step that labels fresh fakes as real and changes only the generator's weights. Sampling lives
+in :mod:`mnist_gan.sampling`, the generator average in :mod:`mnist_gan.ema`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan.config import GANConfig, make_config
+from mnist_gan import ema
+from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
+from mnist_gan.data import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
-
-MNIST_SIDE = 28
-EMA_RAMPUP = 0.05  # the EMA's horizon is at most this fraction of the steps trained so far
+from mnist_gan.presets import build_networks, make_config
+from mnist_gan.sampling import Sampler, to_mnist_size
 
 
 def make_optimizer(
@@ -27,9 +29,8 @@ def make_optimizer(
 
     The schedule is ``ExponentialDecay(..., staircase=True)`` and is driven by the optimizer's
     own ``iterations`` counter, which advances once per ``apply_gradients`` call, i.e. once per
-    training batch for each of the two optimizers (both counters stay equal). Staircase means the
-    rate is constant within each block of ``decay_steps`` steps and drops by ``decay_rate`` at
-    each block boundary. ``decay_rate=1`` gives a constant rate.
+    training batch for each of the two optimizers (both counters stay equal). ``decay_rate=1``
+    gives a constant rate.
     """
     lr: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
     if decay_rate < 1.0:
@@ -41,21 +42,10 @@ def make_optimizer(
 
 def make_optimizers(config: GANConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
     """The (generator, discriminator) optimizers a config asks for (TTUR: separate rates)."""
-    g_opt = make_optimizer(
-        config.g_learning_rate,
-        config.lr_decay_rate,
-        config.lr_decay_steps,
-        config.beta_1,
-        config.beta_2,
+    shared = (config.lr_decay_rate, config.lr_decay_steps, config.beta_1, config.beta_2)
+    return make_optimizer(config.g_learning_rate, *shared), make_optimizer(
+        config.d_learning_rate, *shared
     )
-    d_opt = make_optimizer(
-        config.d_learning_rate,
-        config.lr_decay_rate,
-        config.lr_decay_steps,
-        config.beta_1,
-        config.beta_2,
-    )
-    return g_opt, d_opt
 
 
 @keras.saving.register_keras_serializable(package="mnist_gan")
@@ -64,36 +54,22 @@ class MNISTGAN(keras.Model):
 
     Args:
         latent_dim: size of the noise vector z (None: the preset's, 100 for dcgan).
-        generator: a model mapping ``(batch, latent_dim)`` to images; built from ``preset``
+        generator: a model mapping ``(batch, latent_dim)`` to images; built from the preset
             when None.
         discriminator: a model mapping images to ``(batch, 1)`` logits; built when None.
-        preset: name of the design in ``mnist_gan.config.PRESETS`` (used for the default
-            networks and the default optimizers of :meth:`compile`).
-        noise: ``"normal"`` (N(0, 1)) or ``"uniform"`` (U(-1, 1)) noise for z.
-        pixel_range: the range of generated images and the range real images are scaled to.
-        image_size: side length the discriminator sees; real batches are resized to it.
-        d_loss_reduction: ``"sum"`` (loss on real + loss on fake) or ``"mean"`` (their average).
+        preset: name of the design in ``mnist_gan.presets.PRESETS`` (the default networks and
+            the default optimizers of :meth:`compile`).
         seed: seed of the noise stream used by ``train_step`` (None: random).
-        ema_decay: when > 0, keep ``ema_generator``, an exponential moving average of the
-            generator's weights updated after every generator step, and use it for ``call``,
-            ``generate`` and everything that samples. See :meth:`update_ema` for the warm-up and
-            the batch-norm statistics. None: the preset's (0, i.e. off, except for ``fast``).
-        ema_start: generator steps during which ``ema_generator`` copies the generator before
-            it starts averaging (BigGAN's ``ema_start``). None: the preset's (10,000; 0 for
-            ``fast``).
-        update: ``"alternating"``: a discriminator step, then a generator step on fresh noise
-            through the updated discriminator (2 generator and 3 discriminator passes per
-            batch). ``"simultaneous"``: both losses from one generator pass and both gradients
-            at the same weights, as in the TensorFlow DCGAN tutorial (1 and 2 passes; faster).
-            None: the preset's (``alternating`` except for ``fast``).
-        loss: ``"bce"``: the non-saturating logistic loss, with ``loss_fn`` from :meth:`compile`
-            (binary cross-entropy on logits by default). ``"hinge"``: discriminator
-            ``relu(1 - D(x)) + relu(1 + D(G(z)))``, generator ``-D(G(z))``; ``loss_fn`` unused.
-        r1_gamma: when > 0, add the R1 penalty ``r1_gamma / 2 * E|grad_x D(x)|^2`` on real
-            images to the discriminator loss (Mescheder et al. 2018); costs a second
-            differentiation of the discriminator on the real batch.
+        config: a whole :class:`~mnist_gan.config.GANConfig` (e.g. a trainer's) instead of
+            ``preset`` and settings.
+        **settings: any setting of scope network, step or compile (``docs/settings.md``):
+            ``noise``, ``pixel_range``, ``image_size``, ``ema_decay``, ``update``, ``loss``,
+            ``r1_gamma``, ``d_loss_reduction``, ``ema_start``, the learning rates, ...; other
+            keywords go to ``keras.Model``.
 
-    ``call(z)`` returns images, so ``gan.predict(z)`` works.
+    ``gan.config`` holds the settings. ``call(z)`` returns images, so ``gan.predict(z)`` works.
+    With ``ema_decay > 0`` the model keeps ``ema_generator`` (see :mod:`mnist_gan.ema`) and
+    samples from it.
     """
 
     def __init__(
@@ -103,58 +79,35 @@ class MNISTGAN(keras.Model):
         discriminator: keras.Model | None = None,
         *,
         preset: str = "dcgan",
-        noise: str | None = None,
-        pixel_range: tuple[float, float] | list[float] | None = None,
-        image_size: int | None = None,
-        d_loss_reduction: str | None = None,
         seed: int | None = None,
-        ema_decay: float | None = None,
-        update: str | None = None,
-        loss: str | None = None,
-        r1_gamma: float | None = None,
-        ema_start: int | None = None,
+        config: GANConfig | None = None,
         **kwargs: Any,
     ) -> None:
+        settings = {name: kwargs.pop(name) for name in MODEL_SETTINGS if name in kwargs}
+        run_only = sorted(set(kwargs) & set(SETTINGS))
+        if run_only:
+            raise MNISTGANError(
+                f"{run_only[0]} is a setting of the training run, not of the model: pass it to "
+                "GANTrainer or train_gan"
+            )
         super().__init__(**kwargs)
-        config = make_config(
-            preset,
-            latent_dim=latent_dim,
-            noise=noise,
-            pixel_range=pixel_range,
-            image_size=image_size,
-            d_loss_reduction=d_loss_reduction,
-            ema_decay=ema_decay,
-            ema_start=ema_start,
-            update=update,
-            loss=loss,
-            r1_gamma=r1_gamma,
-        )
-        self.config = config
-        self.latent_dim = config.latent_dim
-        self.preset = preset
-        self.noise = config.noise
-        self.pixel_range = tuple(config.pixel_range)
-        self.image_size = config.image_size
-        self.d_loss_reduction = config.d_loss_reduction
+        if config is not None:
+            settings = {**config.to_dict(), **settings}
+        preset = settings.pop("preset", preset)
+        if latent_dim is not None:
+            settings["latent_dim"] = latent_dim
+        self.config = make_config(preset, **settings)
         self.seed = seed
         if generator is None or discriminator is None:
-            from mnist_gan.models import build_networks
-
-            built_g, built_d = build_networks(config)
+            built_g, built_d = build_networks(self.config)
             generator = built_g if generator is None else generator
             discriminator = built_d if discriminator is None else discriminator
         self.generator = generator
         self.discriminator = discriminator
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.ema_decay = float(config.ema_decay)
-        self.ema_start = int(config.ema_start)
-        self.update = config.update
-        self.loss = config.loss
-        self.r1_gamma = float(config.r1_gamma)
         self.ema_generator: keras.Model | None = None
-        if self.ema_decay > 0:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
+        if self.config.ema_decay > 0:
+            self.ema_generator = ema.make_ema_generator(generator)
             self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -163,25 +116,9 @@ class MNISTGAN(keras.Model):
         self.g_optimizer: keras.optimizers.Optimizer | None = None
         self.d_optimizer: keras.optimizers.Optimizer | None = None
         self.loss_fn: keras.losses.Loss | None = None
+        c = self.config
+        self.sampler = Sampler(c.latent_dim, c.noise, c.pixel_range, self._weights_version)
         self.built = True
-
-    @classmethod
-    def from_settings(cls, config: GANConfig, seed: int | None = None) -> MNISTGAN:
-        """The (uncompiled) model a :class:`~mnist_gan.config.GANConfig` describes."""
-        return cls(
-            config.latent_dim,
-            preset=config.preset,
-            noise=config.noise,
-            pixel_range=config.pixel_range,
-            image_size=config.image_size,
-            d_loss_reduction=config.d_loss_reduction,
-            ema_decay=config.ema_decay,
-            ema_start=config.ema_start,
-            update=config.update,
-            loss=config.loss,
-            r1_gamma=config.r1_gamma,
-            seed=seed,
-        )
 
     # ------------------------------------------------------------------ training setup
     def compile(
@@ -194,13 +131,12 @@ class MNISTGAN(keras.Model):
         """Set the two optimizers and the loss; the rest (``steps_per_execution``,
         ``jit_compile``, ...) goes to ``keras.Model.compile``.
 
-        With no arguments, uses the preset's training setup; for ``dcgan``: Adam(beta_1=0.5,
-        beta_2=0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied by 0.96 every
-        1000 steps (see :func:`make_optimizer` for the step counter), and binary cross-entropy
-        on logits.
+        With no arguments, uses the settings' optimizers (:func:`make_optimizers`; for
+        ``dcgan``: Adam(0.5, 0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied
+        by 0.96 every 1000 steps) and binary cross-entropy on logits. XLA is off unless asked.
         """
         if g_optimizer is None or d_optimizer is None:
-            default_g, default_d = make_optimizers(make_config(self.preset))
+            default_g, default_d = make_optimizers(self.config)
             g_optimizer = default_g if g_optimizer is None else g_optimizer
             d_optimizer = default_d if d_optimizer is None else d_optimizer
         kwargs.setdefault("jit_compile", False)
@@ -229,17 +165,13 @@ class MNISTGAN(keras.Model):
             raise MNISTGANError("call gan.compile() before gan.fit()")
         real = self.prepare_real_images(data)
         batch_size = tf.shape(real)[0]
-
         d_lr, g_lr = self.d_optimizer.learning_rate, self.g_optimizer.learning_rate
         z = self.sample_noise(batch_size)
-        if self.update == "simultaneous":
+        if self.config.update == "simultaneous":
             # One generator pass feeds both losses (the TF DCGAN tutorial's update): both
             # gradients are taken at the same weights, before either optimizer steps.
             with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-                fake = self.generator(z, training=True)
-                real_logits, penalty = self._real_logits(real)
-                fake_logits = self.discriminator(fake, training=True)
-                d_loss = self._discriminator_loss(real_logits, fake_logits) + penalty
+                real_logits, fake_logits, d_loss = self._discriminator_pass(real, z)
                 g_loss = self._generator_loss(fake_logits)
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
             g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
@@ -248,20 +180,14 @@ class MNISTGAN(keras.Model):
         else:
             # Discriminator: real -> 1, fake -> 0. Generator weights are not touched here.
             with tf.GradientTape() as tape:
-                fake = self.generator(z, training=True)
-                real_logits, penalty = self._real_logits(real)
-                fake_logits = self.discriminator(fake, training=True)
-                d_loss = self._discriminator_loss(real_logits, fake_logits) + penalty
-            grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
-            self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
-            # Generator: fresh fakes labelled real, through the updated discriminator; only
-            # generator weights change.
+                real_logits, fake_logits, d_loss = self._discriminator_pass(real, z)
+            self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
+            # Generator: fresh fakes labelled real, through the updated discriminator.
             z = self.sample_noise(batch_size)
             with tf.GradientTape() as tape:
                 g_logits = self.discriminator(self.generator(z, training=True), training=True)
                 g_loss = self._generator_loss(g_logits)
-            grads = tape.gradient(g_loss, self.generator.trainable_weights)
-            self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+            self._apply(self.g_optimizer, tape, g_loss, self.generator)
         if self.ema_generator is not None:
             self.update_ema()
 
@@ -274,9 +200,33 @@ class MNISTGAN(keras.Model):
         logs["d_lr"] = tf.cast(d_lr, "float32")
         return logs
 
+    def update_ema(self) -> None:
+        """Move ``ema_generator`` one step towards the generator (see :mod:`mnist_gan.ema`)."""
+        c = self.config
+        ema.update_ema(
+            self.ema_generator, self.generator, self.ema_updates, c.ema_decay, c.ema_start
+        )
+
+    def _discriminator_pass(self, real: tf.Tensor, z: tf.Tensor) -> tuple[Any, Any, Any]:
+        """Logits on the real batch and on fakes from ``z``, and the discriminator loss."""
+        fake = self.generator(z, training=True)
+        real_logits, penalty = self._real_logits(real)
+        fake_logits = self.discriminator(fake, training=True)
+        return (
+            real_logits,
+            fake_logits,
+            self._discriminator_loss(real_logits, fake_logits) + penalty,
+        )
+
+    @staticmethod
+    def _apply(optimizer: Any, tape: tf.GradientTape, loss: Any, network: keras.Model) -> None:
+        grads = tape.gradient(loss, network.trainable_weights)
+        optimizer.apply_gradients(zip(grads, network.trainable_weights))
+
     def _real_logits(self, real: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Discriminator logits on the real batch, and the R1 penalty on them (0 when off)."""
-        if self.r1_gamma <= 0:
+        gamma = self.config.r1_gamma
+        if gamma <= 0:
             return self.discriminator(real, training=True), tf.constant(0.0)
         with tf.GradientTape() as tape:
             tape.watch(real)
@@ -286,10 +236,10 @@ class MNISTGAN(keras.Model):
             total = tf.reduce_sum(logits)
         grads = tape.gradient(total, real)
         squared_norms = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
-        return logits, 0.5 * self.r1_gamma * tf.reduce_mean(squared_norms)
+        return logits, 0.5 * gamma * tf.reduce_mean(squared_norms)
 
     def _discriminator_loss(self, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
-        if self.loss == "hinge":
+        if self.config.loss == "hinge":
             loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(
                 tf.nn.relu(1.0 + fake_logits)
             )
@@ -297,93 +247,39 @@ class MNISTGAN(keras.Model):
             loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
                 tf.zeros_like(fake_logits), fake_logits
             )
-        return loss / 2.0 if self.d_loss_reduction == "mean" else loss
+        return loss / 2.0 if self.config.d_loss_reduction == "mean" else loss
 
     def _generator_loss(self, fake_logits: tf.Tensor) -> tf.Tensor:
-        if self.loss == "hinge":
+        if self.config.loss == "hinge":
             return -tf.reduce_mean(fake_logits)
         return self.loss_fn(tf.ones_like(fake_logits), fake_logits)
 
-    def update_ema(self) -> None:
-        """Move ``ema_generator`` towards the generator: ``ema = d * ema + (1 - d) * weights``.
-
-        For the first ``ema_start`` updates ``d = 0``: the average is a copy of the generator
-        (early generators drift or hop between modes; averaging them was measured to hurt).
-        Then, ``m`` updates after the start, ``d = min(ema_decay, 1 - 1 / (1 + m * EMA_RAMPUP))``:
-        the average spans at most the last 5 % of the averaging so far (StyleGAN2-ADA's
-        ramp-up), so it is never dominated by the weights it started from (0.999 is reached
-        about 20,000 updates after the start). Batch-norm moving statistics are not averaged
-        but copied from the generator each step: they describe the activations of weights
-        close to the average, and averaging them again would lag twice.
-        """
-        self.ema_updates.assign_add(1)
-        m = tf.maximum(tf.cast(self.ema_updates - self.ema_start, "float32"), 0.0)
-        decay = tf.minimum(self.ema_decay, 1.0 - 1.0 / (1.0 + m * EMA_RAMPUP))
-        for averaged, live in zip(
-            self.ema_generator.trainable_variables, self.generator.trainable_variables
-        ):
-            averaged.assign(decay * averaged + (1.0 - decay) * live)
-        for averaged, live in zip(
-            self.ema_generator.non_trainable_variables, self.generator.non_trainable_variables
-        ):
-            averaged.assign(live)
-
-    @property
-    def sampling_generator(self) -> keras.Model:
-        """The generator used for sampling: the EMA copy when enabled, else the live one."""
-        return self.generator if self.ema_generator is None else self.ema_generator
-
-    # ------------------------------------------------------------------ data and noise
+    # ------------------------------------------------------------------ data, noise, sampling
     def prepare_real_images(self, data: Any) -> tf.Tensor:
-        """Turn a batch (images, or (images, labels)) into float32 ``(B, S, S, 1)`` in range.
+        """A batch (images, or (images, labels)) as float32 ``(B, S, S, 1)`` in the pixel range.
 
-        uint8/integer pixels are scaled from [0, 255] to ``pixel_range``; float input is taken
-        as already scaled (cast to float32, so float64 numpy data works). Accepts
-        ``(B, 28, 28)``, ``(B, 28, 28, 1)`` or flat ``(B, 784)``; resizes to ``image_size``.
+        See :func:`mnist_gan.data.as_image_batch_tf` for the accepted shapes and dtypes.
         """
-        if isinstance(data, tuple | list):
-            data = data[0]
-        x = tf.convert_to_tensor(data)
-        integer_input = x.dtype.is_integer
-        x = tf.cast(x, "float32")
-        if integer_input:
-            low, high = self.pixel_range
-            x = x / 255.0 * (high - low) + low
-        shape = x.shape
-        if shape.rank == 2 and shape[-1] == MNIST_SIDE * MNIST_SIDE:
-            x = tf.reshape(x, (-1, MNIST_SIDE, MNIST_SIDE, 1))
-        elif shape.rank == 3:
-            x = x[..., None]
-        side = x.shape[1]
-        if (
-            x.shape.rank != 4
-            or x.shape[-1] != 1
-            or x.shape[1] != x.shape[2]
-            or side not in (MNIST_SIDE, self.image_size)
-        ):
-            raise MNISTGANError(
-                f"MNISTGAN expects grayscale images shaped (batch, 28, 28), (batch, 28, 28, 1) "
-                f"or (batch, 784); got a batch shaped {tuple(shape)}"
-            )
-        if side != self.image_size:
-            x = tf.image.resize(x, (self.image_size, self.image_size), method="bilinear")
-        return x
+        images = data[0] if isinstance(data, tuple | list) else data
+        return as_image_batch_tf(images, self.config.pixel_range, self.config.image_size)
 
     def sample_noise(
         self, num: int | tf.Tensor, seed: keras.random.SeedGenerator | int | None = None
     ) -> tf.Tensor:
         """Noise z of shape ``(num, latent_dim)`` from this model's distribution."""
         seed = self.seed_generator if seed is None else seed
-        shape = (num, self.latent_dim)
-        if self.noise == "uniform":
+        shape = (num, self.config.latent_dim)
+        if self.config.noise == "uniform":
             return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
         return keras.random.normal(shape, seed=seed)
 
-    def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
-        """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)``.
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The generator used for sampling: the EMA copy when enabled, else the live one."""
+        return self.generator if self.ema_generator is None else self.ema_generator
 
-        Uses the EMA generator when ``ema_decay > 0`` (see :attr:`sampling_generator`).
-        """
+    def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
+        """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)``."""
         return self.sampling_generator(inputs, training=training)
 
     def generate(
@@ -393,111 +289,38 @@ class MNISTGAN(keras.Model):
         batch_size: int = 1000,
         use_ema: bool | None = None,
     ) -> np.ndarray:
-        """``num_samples`` generated images as float32 ``(N, 28, 28, 1)`` in ``pixel_range``.
+        """``num_samples`` generated images as float32 ``(N, 28, 28, 1)`` in the pixel range.
 
         A given ``seed`` makes the result reproducible and leaves the training noise stream
-        alone; None draws a fresh seed. Images from a preset that works at another size are
-        resized to 28x28, so every consumer sees MNIST-shaped data. ``use_ema`` picks the EMA
-        (True) or the live (False) generator; None: EMA when enabled.
-
-        Speed: up to :attr:`NUMPY_PATH_MAX` images run through a numpy copy of the generator
-        when its layers allow (``mnist_gan.fastpath``; sub-millisecond for one image), larger
-        requests through one compiled TensorFlow function per chunk of ``batch_size``. Both
-        compute the same function of the same noise (float32 rounding aside).
+        alone; None draws a fresh seed. Images of a preset that works at another size are
+        resized to 28x28. ``use_ema`` picks the EMA (True) or the live (False) generator; None:
+        EMA when enabled. Small requests take a numpy fast path (:mod:`mnist_gan.sampling`).
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise MNISTGANError(f"num_samples must be a positive integer, got {num_samples!r}")
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31))
         if use_ema and self.ema_generator is None:
             raise MNISTGANError("this model has no EMA generator (train with ema_decay > 0)")
-        live = use_ema is False or self.ema_generator is None
-        generator = self.generator if live else self.ema_generator
-        chunks = []
-        for index, start in enumerate(range(0, num_samples, batch_size)):
-            n = min(batch_size, num_samples - start)
-            z = self._numpy_noise(n, seed, index)
-            forward = self._numpy_forward(generator) if n <= self.NUMPY_PATH_MAX else None
-            if forward is not None:
-                chunks.append(self._clip_to_range(forward(z)))
-            else:
-                chunks.append(self._compiled_sampler(generator)(tf.constant(z)).numpy())
-        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
-
-    NUMPY_PATH_MAX = 16
-
-    def _numpy_noise(self, n: int, seed: int, index: int) -> np.ndarray:
-        rng = np.random.default_rng([seed, index])
-        if self.noise == "uniform":
-            return rng.uniform(-1.0, 1.0, (n, self.latent_dim)).astype(np.float32)
-        return rng.standard_normal((n, self.latent_dim), dtype=np.float32)
-
-    def _clip_to_range(self, images: np.ndarray) -> np.ndarray:
-        low, high = self.pixel_range
-        return np.clip(images, low, high, out=images)
-
-    def _numpy_forward(self, generator: keras.Model) -> Any:
-        """The numpy copy of ``generator``, rebuilt whenever its weights may have changed."""
-        if self.image_size != MNIST_SIDE:
-            return None
-        from mnist_gan.fastpath import compile_numpy_generator
-
-        cache = self.__dict__.setdefault("_numpy_forwards", {})  # not tracked by Keras
-        entry = cache.get(id(generator))
-        # Training and checkpoint loads move the step counter; the output layer's last weight
-        # changes with any update of the network. Both are cheap to read, unlike all weights.
-        last = entry[2] if entry is not None else generator.variables[-1]
-        fingerprint = (
-            None if self.g_optimizer is None else int(self.g_optimizer.iterations.numpy()),
-            np.asarray(last.numpy()).tobytes(),
-        )
-        if entry is None or entry[0] != fingerprint:
-            entry = (fingerprint, compile_numpy_generator(generator), last)
-            cache[id(generator)] = entry
-        return entry[1]
-
-    def _compiled_sampler(self, generator: keras.Model) -> Any:
-        cache = self.__dict__.setdefault("_samplers", {})  # outside Keras's attribute tracking
-        sampler = cache.get(id(generator))
-        if sampler is None:
-
-            @tf.function(reduce_retracing=True)
-            def sampler(z: tf.Tensor) -> tf.Tensor:
-                return self._mnist_sized(generator(z, training=False))
-
-            cache[id(generator)] = sampler
-        return sampler
-
-    def _mnist_sized(self, images: tf.Tensor) -> tf.Tensor:
-        images = tf.cast(images, "float32")
-        if images.shape[1] != MNIST_SIDE:
-            images = tf.image.resize(images, (MNIST_SIDE, MNIST_SIDE), method="area")
-        low, high = self.pixel_range
-        return tf.clip_by_value(images, low, high)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
+        generator = self.generator if use_ema is False else self.sampling_generator
+        return self.sampler.generate(generator, num_samples, seed, batch_size)
 
     def to_mnist_size(self, images: Any) -> np.ndarray:
-        """Resize ``(B, S, S, 1)`` images to 28x28 (no-op at 28), clipped to ``pixel_range``."""
-        return self._mnist_sized(tf.convert_to_tensor(images)).numpy()
+        """Resize ``(B, S, S, 1)`` images to 28x28 (no-op at 28), clipped to the pixel range."""
+        return to_mnist_size(images, self.config.pixel_range).numpy()
+
+    def _weights_version(self) -> int | None:
+        return None if self.g_optimizer is None else int(self.g_optimizer.iterations.numpy())
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self) -> dict[str, Any]:
-        """Every ``__init__`` argument, with both networks serialised."""
+        """Both networks, the seed, the name and every network/step/compile setting."""
         return {
-            "latent_dim": self.latent_dim,
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "preset": self.preset,
-            "noise": self.noise,
-            "pixel_range": list(self.pixel_range),
-            "image_size": self.image_size,
-            "d_loss_reduction": self.d_loss_reduction,
             "seed": self.seed,
-            "ema_decay": self.ema_decay,
-            "ema_start": self.ema_start,
-            "update": self.update,
-            "loss": self.loss,
-            "r1_gamma": self.r1_gamma,
             "name": self.name,
+            **self.config.to_dict(MODEL_SCOPES),
         }
 
     @classmethod
@@ -511,3 +334,10 @@ class MNISTGAN(keras.Model):
     def get_compile_config(self) -> None:
         """Optimizers belong to training checkpoints, not to the ``.keras`` inference file."""
         return None
+
+
+def build_gan(config: GANConfig, seed: int | None = None) -> MNISTGAN:
+    """The compiled model ``config`` describes: its networks, optimizers and compile options."""
+    gan = MNISTGAN(config=config, seed=seed)
+    gan.compile(jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    return gan

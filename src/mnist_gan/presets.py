@@ -1,0 +1,268 @@
+"""The presets: each a row of settings paired with the builder of its networks.
+
+Adding a design is one row here plus one builder module in ``mnist_gan.models``. A row fixes
+the settings where the design differs from the declared defaults (``mnist_gan.config``); the
+user may override any of them. The pixel range, the noise distribution and the generator's
+output activation travel together: ``pixel_range`` is both the range real images are scaled to
+and the range of the generator's output, so sampling, saving and evaluation never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+
+from mnist_gan.config import SETTINGS, GANConfig, coerce, describe
+from mnist_gan.errors import MNISTGANError
+from mnist_gan.models import (
+    build_conv_discriminator,
+    build_conv_generator,
+    build_dcgan64_discriminator,
+    build_dcgan64_generator,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_fast_discriminator,
+    build_fast_generator,
+    build_mlp_bn_discriminator,
+    build_mlp_bn_generator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+)
+from mnist_gan.models.dcgan64 import GENERATOR_WIDTHS
+
+Networks = tuple[keras.Model, keras.Model]
+
+
+def output_activation(config: GANConfig) -> str:
+    """The generator's last activation: it must land in ``config.pixel_range``."""
+    return "sigmoid" if tuple(config.pixel_range) == (0.0, 1.0) else "tanh"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One design: where it comes from, the settings it fixes and how its networks are built."""
+
+    description: str
+    origin: str
+    build: Callable[[GANConfig], Networks]
+    settings: dict[str, Any] = field(default_factory=dict)
+    image_sizes: tuple[int, ...] = (28,)  # sides the design can be built at
+
+
+PRESETS: dict[str, Preset] = {
+    "dcgan": Preset(
+        "DCGAN 3x3x112 -> 28x28, TTUR 10:1 with LR decay (the default)",
+        "Keras/TF DCGAN-on-MNIST notebooks (3x3x112 projection, 5x5 transposed convs)",
+        lambda c: (
+            build_dcgan_generator(c.latent_dim, output_activation(c)),
+            build_dcgan_discriminator(c.image_size),
+        ),
+        # The declared defaults are this design; XLA is a speed setting (same maths).
+        {"jit_compile": True},
+    ),
+    "mlp": Preset(
+        "fully connected GAN 256-512-1024 / 1024-512-256, uniform noise",
+        "the classic vanilla GAN on MNIST (Keras/PyTorch tutorials: MLPs with LeakyReLU 0.2 and"
+        " Dropout 0.3, U(-1, 1) noise, D loss averaged over real+fake); Adam lr 2e-4 for both"
+        " with beta_1 0.5 (the design fixes only the lr; 0.5 is the usual GAN choice)",
+        lambda c: (
+            build_mlp_generator(c.latent_dim, output_activation(c)),
+            build_mlp_discriminator(),
+        ),
+        {
+            "noise": "uniform",
+            "batch_size": 128,
+            "epochs": 100,
+            "d_learning_rate": 2e-4,
+            "lr_decay_rate": 1.0,
+            "d_loss_reduction": "mean",
+            "sample_frequency": 0,
+            "sample_every_epochs": 10,
+            "jit_compile": True,  # speed only: 2x on this CPU
+        },
+    ),
+    "conv": Preset(
+        "plain conv GAN: 7x7x100 -> ConvT 256/128 -> 28x28; D conv 64-128-256",
+        "plain PyTorch convolutional GAN (4x4 stride-2 (transposed) convs, padding 1,"
+        " BatchNorm); z is projected linearly to 7x7x100; Adam 2e-4 beta_1 0.5 for both,"
+        " batch 128; the design gives no epoch count, so the package default of 50 applies",
+        lambda c: (
+            build_conv_generator(c.latent_dim, output_activation(c)),
+            build_conv_discriminator(),
+        ),
+        {"batch_size": 128, "d_learning_rate": 2e-4, "lr_decay_rate": 1.0},
+    ),
+    "mlp-bn": Preset(
+        "fully connected GAN with BatchNorm, z 64, sigmoid output in [0, 1]",
+        "the 'first GAN' of the Coursera GANs specialisation (Dense+BatchNorm+ReLU generator,"
+        " sigmoid output, z 64, Adam 1e-5 with PyTorch's default beta_1 0.9, D loss averaged"
+        " over real and fake), with a 1024-512-256 discriminator",
+        lambda c: (
+            build_mlp_bn_generator(c.latent_dim, output_activation(c)),
+            build_mlp_bn_discriminator(),
+        ),
+        {
+            "latent_dim": 64,
+            "pixel_range": (0.0, 1.0),
+            "batch_size": 128,
+            "epochs": 500,
+            "g_learning_rate": 1e-5,
+            "d_learning_rate": 1e-5,
+            "lr_decay_rate": 1.0,
+            "beta_1": 0.9,
+            "d_loss_reduction": "mean",
+            "sample_frequency": 300,
+            "jit_compile": True,  # speed only
+        },
+    ),
+    "dcgan64": Preset(
+        "classic DCGAN 4x4 convs at 64x64 (image_size=32: one block less)",
+        "Radford et al. 2015 as in the PyTorch DCGAN tutorial (N(0, 0.02) init, bias-free"
+        " convs, BatchNorm, Adam 2e-4 beta_1 0.5, batch 128, its 5 epochs) on MNIST resized to"
+        " 64x64; grids and exports are resized back to 28x28",
+        lambda c: (
+            build_dcgan64_generator(c.latent_dim, output_activation(c), c.image_size),
+            build_dcgan64_discriminator(c.image_size),
+        ),
+        {
+            "image_size": 64,
+            "batch_size": 128,
+            "epochs": 5,
+            "d_learning_rate": 2e-4,
+            "lr_decay_rate": 1.0,
+        },
+        image_sizes=tuple(GENERATOR_WIDTHS),
+    ),
+    "fast": Preset(
+        "slim DCGAN, Adam 2e-3 beta 0/0.99, R1 0.5, EMA: good digits soonest",
+        "this package's recipe, chosen by measured Fréchet distance per CPU-minute"
+        " (docs/fast_preset.md): a quarter of dcgan's discriminator cost, Adam 2e-3 with"
+        " beta_1 0 and beta_2 0.99 for both networks (no 10:1 TTUR, no decay), R1 penalty"
+        " gamma 0.5 on real images, batch 64, the simultaneous update, XLA, generator EMA 0.999",
+        lambda c: (
+            build_fast_generator(c.latent_dim, output_activation(c)),
+            build_fast_discriminator(),
+        ),
+        {
+            "batch_size": 64,
+            "epochs": 30,
+            "g_learning_rate": 2e-3,
+            "d_learning_rate": 2e-3,
+            "lr_decay_rate": 1.0,
+            "beta_1": 0.0,
+            "beta_2": 0.99,
+            "r1_gamma": 0.5,
+            "update": "simultaneous",
+            "jit_compile": True,
+            "ema_decay": 0.999,
+            "ema_start": 0,
+            "sample_frequency": 500,
+        },
+    ),
+}
+
+
+def make_config(preset: str = "dcgan", **overrides: Any) -> GANConfig:
+    """Settings for ``preset`` with ``overrides`` applied on top, validated.
+
+    Raises :class:`MNISTGANError` for an unknown preset, an unknown setting name, a bad value or
+    an image size the design cannot be built at. ``None`` overrides are ignored, so CLI flags
+    left unset keep the preset's default.
+    """
+    if preset not in PRESETS:
+        raise MNISTGANError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    unknown = sorted(set(overrides) - set(SETTINGS))
+    if unknown:
+        raise MNISTGANError(
+            f"unknown setting(s) {', '.join(unknown)}; "
+            f"known settings: {', '.join(sorted(SETTINGS))}"
+        )
+    values = {**PRESETS[preset].settings, **{k: v for k, v in overrides.items() if v is not None}}
+    values = {name: coerce(name, value) for name, value in values.items() if name != "preset"}
+    config = GANConfig(preset=preset, **values).validate()
+    sizes = PRESETS[preset].image_sizes
+    if config.image_size not in sizes:
+        raise MNISTGANError(
+            f"preset {preset!r} works at image_size {' or '.join(map(str, sizes))}, "
+            f"got {config.image_size}"
+        )
+    return config
+
+
+def build_networks(config: GANConfig) -> Networks:
+    """Build the (generator, discriminator) pair that ``config.preset`` names."""
+    return PRESETS[config.preset].build(config)
+
+
+def choices(name: str) -> tuple[str, ...] | None:
+    """The values a setting accepts from a fixed list (the preset names for ``preset``)."""
+    return tuple(PRESETS) if name == "preset" else SETTINGS[name].choices
+
+
+def preset_defaults(name: str) -> str:
+    """How the presets set one setting, for its CLI help: the default and where rows differ."""
+    spec = SETTINGS[name]
+    shown = "unset" if spec.default is None else _show(spec.default)
+    rows = [
+        f"{preset} {_show(row.settings[name])}"
+        for preset, row in PRESETS.items()
+        if name in row.settings and row.settings[name] != spec.default
+    ]
+    return f"default {shown}" + (f"; {', '.join(rows)}" if rows else "")
+
+
+def settings_markdown() -> str:
+    """The settings table of ``docs/settings.md``, generated from the declarations."""
+    lines = [
+        "| setting | CLI flag | scope | accepts | default (presets that differ) | what it does |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, spec in SETTINGS.items():
+        flag = f"`{spec.flag}`" if spec.internal is None else f"(internal: {spec.internal})"
+        accepts = f"one of {', '.join(choices(name))}" if name == "preset" else describe(spec)
+        lines.append(
+            f"| `{name}` | {flag} | {spec.scope} | {accepts} | {preset_defaults(name)} "
+            f"| {spec.help} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def presets_table(with_params: bool = True) -> str:
+    """A plain-text table of the presets and their main defaults (``mnist-gan presets``).
+
+    ``with_params`` builds each preset's networks once to count their parameters (all weights,
+    BatchNorm moving statistics included); False skips that and the two columns.
+    """
+    header = (
+        f"{'preset':<8} {'size':>4} {'z':>3} {'noise':<7} {'pixels':<7} {'batch':>5} "
+        f"{'epochs':>6} {'g_lr':>7} {'d_lr':>7} "
+        + (f"{'G params':>9} {'D params':>9} " if with_params else "")
+        + "description"
+    )
+    rows = [header, "-" * len(header)]
+    for name, preset in PRESETS.items():
+        c = make_config(name)
+        low, high = c.pixel_range
+        params = ""
+        if with_params:
+            generator, discriminator = build_networks(c)
+            params = f"{generator.count_params():>9,} {discriminator.count_params():>9,} "
+        rows.append(
+            f"{name:<8} {c.image_size:>4} {c.latent_dim:>3} {c.noise:<7} "
+            f"{f'[{low:g},{high:g}]':<7} {c.batch_size:>5} {c.epochs:>6} "
+            f"{c.g_learning_rate:>7.0e} {c.d_learning_rate:>7.0e} {params}{preset.description}"
+        )
+    return "\n".join(rows)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple):
+        return " ".join(_show(v) for v in value)
+    return str(value)
