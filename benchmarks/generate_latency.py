@@ -49,7 +49,10 @@ def machine() -> str:
 
 
 def blas_threads() -> str:
-    controllers = fastpath._blas_controllers()
+    find = getattr(fastpath, "_blas_controllers", None)  # absent before the fast rewrite
+    if find is None:
+        return "this fastpath does not limit BLAS threads"
+    controllers = find()
     if not controllers:
         return "threadpoolctl not installed: BLAS threads left as they are"
     counts = ", ".join(f"{c.internal_api} {c.get_num_threads()}" for c in controllers)
