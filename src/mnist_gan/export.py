@@ -145,7 +145,16 @@ def export_generator(
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=out_dir))
     try:
         staged = staging / target.name
-        model.export(str(staged), format=_KERAS_FORMAT[fmt], verbose=False)
+        # An explicit signature: Keras would otherwise relax the batch axis to None.
+        signature = [
+            [
+                keras.InputSpec(shape=(fixed_batch, *t.shape[1:]), dtype=t.dtype, name=t.name)
+                for t in model.inputs
+            ]
+        ]
+        model.export(
+            str(staged), format=_KERAS_FORMAT[fmt], verbose=False, input_signature=signature
+        )
         if not staged.exists():  # pragma: no cover - an exporter that wrote elsewhere
             raise MNISTGANError(f"{fmt} export wrote nothing at {staged}")
         if target.is_dir():
