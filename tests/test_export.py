@@ -22,34 +22,35 @@ LOADER = textwrap.dedent(
     import json, os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import numpy as np
-    fmt, path, data, out = sys.argv[1:5]
-    d = np.load(data)
-    feed = {"noise": d["noise"]}
-    if "labels" in d:
-        feed["label"] = d["labels"]
-    if fmt == "saved_model":
-        import tensorflow as tf
-        sig = tf.saved_model.load(path).signatures["serving_default"]
-        specs = sig.structured_input_signature[1]
-        shapes = {k: list(v.shape) for k, v in specs.items()}
-        images = sig(**{k: tf.constant(v) for k, v in feed.items()})["images"].numpy()
-    elif fmt == "onnx":
-        import onnxruntime as ort
-        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        shapes = {i.name: [s if isinstance(s, int) else None for s in i.shape]
-                  for i in sess.get_inputs()}
-        images = sess.run(None, feed)[0]
-    else:
-        from ai_edge_litert.interpreter import Interpreter
-        interp = Interpreter(model_path=path)
-        runner = interp.get_signature_runner("serving_default")
-        shapes = {k: [None if s < 0 else int(s) for s in v["shape_signature"]]
-                  for k, v in runner.get_input_details().items()}
-        images = runner(**feed)["images"]
+    fmt, jobs = sys.argv[1], sys.argv[2:]
+    for path, data, out in zip(jobs[::3], jobs[1::3], jobs[2::3]):
+        d = np.load(data)
+        feed = {"noise": d["noise"]}
+        if "labels" in d:
+            feed["label"] = d["labels"]
+        if fmt == "saved_model":
+            import tensorflow as tf
+            sig = tf.saved_model.load(path).signatures["serving_default"]
+            specs = sig.structured_input_signature[1]
+            shapes = {k: list(v.shape) for k, v in specs.items()}
+            images = sig(**{k: tf.constant(v) for k, v in feed.items()})["images"].numpy()
+        elif fmt == "onnx":
+            import onnxruntime as ort
+            sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+            shapes = {i.name: [s if isinstance(s, int) else None for s in i.shape]
+                      for i in sess.get_inputs()}
+            images = sess.run(None, feed)[0]
+        else:
+            from ai_edge_litert.interpreter import Interpreter
+            interp = Interpreter(model_path=path)
+            runner = interp.get_signature_runner("serving_default")
+            shapes = {k: [None if s < 0 else int(s) for s in v["shape_signature"]]
+                      for k, v in runner.get_input_details().items()}
+            images = runner(**feed)["images"]
+        np.save(out + ".npy", images)
+        with open(out + ".json", "w") as f:
+            json.dump(shapes, f)
     assert "mnist_gan" not in sys.modules
-    np.save(out + ".npy", images)
-    with open(out + ".json", "w") as f:
-        json.dump(shapes, f)
     """
 )
 
@@ -80,22 +81,32 @@ CASES = {
 }
 
 
-def _run_loader(tmp_path, fmt, artifact, noise, labels=None):
-    loader = tmp_path / "loader.py"
+def _run_loader(workdir, fmt, jobs):
+    """Load and run ``fmt`` artifacts in one fresh interpreter: jobs are (artifact, noise, labels).
+
+    Returns [(uint8 images, {input name: shape with None for dynamic axes})] per job.
+    """
+    loader = workdir / "loader.py"
     loader.write_text(LOADER)
-    data = tmp_path / "feed.npz"
-    arrays = {"noise": noise} if labels is None else {"noise": noise, "labels": labels}
-    np.savez(data, **arrays)
-    out = tmp_path / f"result_{fmt}"
+    args, outs = [], []
+    for i, (artifact, noise, labels) in enumerate(jobs):
+        data = workdir / f"feed_{fmt}_{i}.npz"
+        arrays = {"noise": noise} if labels is None else {"noise": noise, "labels": labels}
+        np.savez(data, **arrays)
+        out = workdir / f"result_{fmt}_{i}"
+        args += [str(artifact), str(data), str(out)]
+        outs.append(out)
     proc = subprocess.run(
-        [sys.executable, str(loader), fmt, str(artifact), str(data), str(out)],
+        [sys.executable, str(loader), fmt, *args],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
-        timeout=120,
+        cwd=workdir,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return np.load(f"{out}.npy"), json.loads(out.with_suffix(".json").read_text())
+    return [
+        (np.load(f"{out}.npy"), json.loads(out.with_suffix(".json").read_text())) for out in outs
+    ]
 
 
 def _assert_same_pixels(got, expected):
@@ -106,30 +117,55 @@ def _assert_same_pixels(got, expected):
     assert (diff > 0).mean() < 0.01
 
 
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Every case exported in every format, run by one loader process per format.
+
+    Maps (fmt, case) to a dict: expected (render_uint8), other_labels (expected with other
+    digits, conditional case only), artifact, listing (the export folder), got, shapes.
+    """
+    root = tmp_path_factory.mktemp("exports")
+    noise = np.random.default_rng(1).standard_normal((5, LATENT)).astype(np.float32)
+    results = {}
+    for case, (build, pixel_range, conditional) in CASES.items():
+        keras.utils.set_random_seed(0)
+        generator = build()
+        labels = np.array([0, 3, 9, 3, 7], np.int32) if conditional else None
+        expected = render_uint8(generator, noise, labels, pixel_range=pixel_range)
+        other = None
+        if conditional:
+            other = render_uint8(generator, noise, (labels + 1) % 10, pixel_range=pixel_range)
+        for fmt in FORMATS:
+            out_dir = root / case / fmt
+            artifact = export_generator(generator, out_dir, fmt=fmt, pixel_range=pixel_range)
+            results[fmt, case] = {
+                "expected": expected,
+                "other_labels": other,
+                "artifact": artifact,
+                "listing": sorted(p.name for p in out_dir.iterdir()),
+                "labels": labels,
+            }
+    for fmt in FORMATS:
+        cases = sorted(CASES)
+        jobs = [(results[fmt, c]["artifact"], noise, results[fmt, c]["labels"]) for c in cases]
+        for case, (got, shapes) in zip(cases, _run_loader(root, fmt, jobs)):
+            results[fmt, case].update(got=got, shapes=shapes)
+    return results
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_export_matches_generator(tmp_path, fmt, case):
-    keras.utils.set_random_seed(0)
-    build, pixel_range, conditional = CASES[case]
-    generator = build()
-    rng = np.random.default_rng(1)
-    noise = rng.standard_normal((5, LATENT)).astype(np.float32)
-    labels = np.array([0, 3, 9, 3, 7], np.int32) if conditional else None
-    expected = render_uint8(generator, noise, labels, pixel_range=pixel_range)
+def test_export_matches_generator(exported, fmt, case):
+    result = exported[fmt, case]
+    expected = result["expected"]
     assert expected.std() > 10  # real images, not a constant that any export would match
-
-    artifact = export_generator(generator, tmp_path / "out", fmt=fmt, pixel_range=pixel_range)
-    assert artifact.exists()
-    assert [p.name for p in (tmp_path / "out").iterdir()] == [artifact.name]  # no staging left
-    got, shapes = _run_loader(tmp_path, fmt, artifact, noise, labels)
-
-    _assert_same_pixels(got, expected)
-    assert shapes["noise"] == [None, LATENT]
-    if conditional:
-        assert shapes["label"] == [None]
-        # the label really reaches the generator: other digits, other pixels
-        other = render_uint8(generator, noise, (labels + 1) % 10, pixel_range=pixel_range)
-        assert np.abs(other.astype(int) - got).max() > 1
+    assert result["listing"] == [result["artifact"].name]  # no staging folder left behind
+    _assert_same_pixels(result["got"], expected)
+    assert result["shapes"]["noise"] == [None, LATENT]
+    if result["other_labels"] is not None:
+        assert result["shapes"]["label"] == [None]
+        # the label really reaches the exported generator: other digits, other pixels
+        assert np.abs(result["other_labels"].astype(int) - result["got"]).max() > 1
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
@@ -139,7 +175,7 @@ def test_fixed_batch_is_static(tmp_path, fmt):
     noise = np.random.default_rng(2).standard_normal((3, LATENT)).astype(np.float32)
     labels = np.array([1, 2, 3], np.int32)
     artifact = export_generator(generator, tmp_path / "out", fmt=fmt, fixed_batch=3)
-    got, shapes = _run_loader(tmp_path, fmt, artifact, noise, labels)
+    ((got, shapes),) = _run_loader(tmp_path, fmt, [(artifact, noise, labels)])
     assert shapes == {"noise": [3, LATENT], "label": [3]}
     _assert_same_pixels(got, render_uint8(generator, noise, labels))
 
