@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import io
 import logging
+import math
 import os
 import pickle
 import subprocess
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +120,8 @@ def read_npz(path: Path) -> MnistArrays:
             arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
     except KeyError as err:
         raise MNISTGANError(f"{path} is not a keras-format MNIST .npz: missing {err}") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, MemoryError) as err:
+        # zlib.error: corrupt compressed member; MemoryError: a header claiming a huge shape
         raise MNISTGANError(f"{path} is not a readable .npz file ({err})") from None
     return _checked(arrays, str(path))
 
@@ -142,14 +145,16 @@ def read_idx(path: Path) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: corrupt gzip data
         raise MNISTGANError(f"cannot read IDX file {path} ({err})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise MNISTGANError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
     rank = raw[3]
+    if rank == 0:
+        raise MNISTGANError(f"{path} is not an IDX array file (rank 0 in its header)")
     header = 4 + 4 * rank
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
-    expected = int(np.prod(dims)) if dims else 0
+    expected = math.prod(dims)  # Python ints: no int64 overflow on a corrupt header
     if len(raw) - header != expected:
         raise MNISTGANError(
             f"{path} is truncated or corrupt: header says {dims} ({expected} bytes), "

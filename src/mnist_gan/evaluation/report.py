@@ -41,12 +41,15 @@ def load_source_images(source: str | os.PathLike[str], num: int, seed: int) -> t
             raise MNISTGANError(f"image file {path} does not exist")
         try:
             images = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, EOFError, MemoryError) as err:
+            # EOFError: empty file; MemoryError: a header claiming a huge shape
             raise MNISTGANError(f"{path} is not a readable .npy array ({err})") from None
         if images.ndim not in (3, 4) or images.shape[1:3] != (28, 28):
             raise MNISTGANError(
                 f"{path} holds an array shaped {images.shape}; expected uint8 images (N, 28, 28)"
             )
+        if images.dtype.kind not in "biuf":
+            raise MNISTGANError(f"{path} holds {images.dtype} data; expected uint8 images")
         images = images[:num]
         return images, f"{len(images):,} images from {path}"
     from mnist_gan.loading import load_generator_model

@@ -1,0 +1,138 @@
+"""RunLock against real processes: a live holder, a SIGKILLed holder, garbage and foreign locks."""
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mnist_gan.errors import MNISTGANError
+from mnist_gan.runlock import LOCK_NAME, RunLock, pid_alive
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from mnist_gan.runlock import RunLock
+    lock = RunLock(sys.argv[1], argv=["holder"]).acquire()
+    print("locked", flush=True)
+    time.sleep(120)
+    """
+)
+
+
+def _start_holder(folder: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    line = proc.stdout.readline()
+    assert line.strip() == "locked", proc.stderr.read() if proc.poll() is not None else line
+    return proc
+
+
+def test_live_holder_blocks_then_killed_holder_is_taken_over(tmp_path, caplog):
+    folder = tmp_path / "run"
+    proc = _start_holder(folder)
+    try:
+        start = time.perf_counter()
+        with pytest.raises(MNISTGANError) as info:
+            RunLock(folder).acquire()
+        assert time.perf_counter() - start < 1.0  # fails fast, no waiting
+        message = str(info.value)
+        assert f"process {proc.pid}" in message
+        assert socket.gethostname() in message
+        assert str(folder) in message
+        assert "--output-dir" in message
+        record = json.loads((folder / LOCK_NAME).read_text())
+        assert record["started"] in message
+        assert record["argv"] == ["holder"]
+    finally:
+        proc.send_signal(signal.SIGKILL)  # no chance to clean up
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+    assert (folder / LOCK_NAME).exists()  # left behind by the killed holder
+    assert not pid_alive(proc.pid)
+    with caplog.at_level(logging.WARNING, logger="mnist_gan"):
+        lock = RunLock(folder).acquire()
+    assert lock.held
+    assert any(
+        str(proc.pid) in r.getMessage() and "no longer exists" in r.getMessage()
+        for r in caplog.records
+    )
+    assert json.loads((folder / LOCK_NAME).read_text())["pid"] == os.getpid()
+    lock.release()
+    assert not (folder / LOCK_NAME).exists()
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\xff not json", b'{"pid": "x"}', b"[1, 2]"])
+def test_garbage_lock_file_is_taken_over(tmp_path, caplog, garbage):
+    (tmp_path / LOCK_NAME).write_bytes(garbage)
+    with caplog.at_level(logging.WARNING, logger="mnist_gan"), RunLock(tmp_path) as lock:
+        assert lock.held
+        assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert any("empty or unreadable" in r.getMessage() for r in caplog.records)
+    assert not (tmp_path / LOCK_NAME).exists()
+    assert not list(tmp_path.glob(f"{LOCK_NAME}.stale-*"))
+
+
+def test_release_leaves_a_foreign_lock_alone(tmp_path):
+    lock = RunLock(tmp_path).acquire()
+    foreign = {"pid": 1, "host": socket.gethostname(), "started": "then", "argv": [], "token": "x"}
+    (tmp_path / LOCK_NAME).write_text(json.dumps(foreign))
+    lock.release()
+    assert json.loads((tmp_path / LOCK_NAME).read_text()) == foreign
+
+
+def test_second_lock_in_same_process_is_refused_and_context_releases(tmp_path):
+    with (
+        RunLock(tmp_path, argv=["first"]),
+        pytest.raises(MNISTGANError, match=f"process {os.getpid()}"),
+    ):
+        RunLock(tmp_path).acquire()
+    assert not (tmp_path / LOCK_NAME).exists()
+    with RunLock(tmp_path):  # free again
+        pass
+
+
+def test_lock_from_another_host_is_refused(tmp_path):
+    other = {"pid": 4242, "host": "elsewhere.example", "started": "2020-01-01T00:00:00"}
+    (tmp_path / LOCK_NAME).write_text(json.dumps(other))
+    with pytest.raises(MNISTGANError, match="elsewhere.example") as info:
+        RunLock(tmp_path).acquire()
+    assert "4242" in str(info.value) and "delete" in str(info.value)
+
+
+def test_lock_released_on_exception_and_folder_created(tmp_path):
+    folder = tmp_path / "new" / "run"
+    with pytest.raises(RuntimeError), RunLock(folder):
+        assert (folder / LOCK_NAME).exists()
+        raise RuntimeError("boom")
+    assert not (folder / LOCK_NAME).exists()
+
+
+def test_unwritable_folder_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(MNISTGANError, match="cannot create output folder"):
+        RunLock(blocker / "run").acquire()
+
+
+def test_pid_alive():
+    assert pid_alive(os.getpid())
+    assert not pid_alive(0)
+    assert not pid_alive(-5)
