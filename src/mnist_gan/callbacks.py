@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -13,8 +14,19 @@ import keras
 import numpy as np
 
 from mnist_gan.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+from mnist_gan.divergence import all_finite
 from mnist_gan.files import atomic_write, write_text
 from mnist_gan.images import save_grid, save_loss_curves, to_uint8
+
+log = logging.getLogger("mnist_gan")
+
+
+def _finite(model: keras.Model) -> bool:
+    """Whether every weight is finite; logs why nothing is saved when not (divergence)."""
+    if all_finite(model.weights):
+        return True
+    log.warning("not saving: the weights are not finite (training diverged)")
+    return False
 
 
 class SampleGridCallback(keras.callbacks.Callback):
@@ -60,6 +72,9 @@ class SampleGridCallback(keras.callbacks.Callback):
         if step == self._last_step:
             return None
         images = gan.to_mnist_size(gan.sampling_generator(self._noise, training=False))
+        if not np.isfinite(images).all():
+            log.warning("no grid at step %d: the generator's output is not finite", step)
+            return None
         path = self.output_dir / f"epoch_{self._epoch + 1:03d}_step_{step:06d}.png"
         save_grid(to_uint8(images, gan.config.pixel_range), path)
         self.written.append(path)
@@ -136,6 +151,8 @@ class CheckpointCallback(keras.callbacks.Callback):
         done = self.steps_done + self._iterations() - self._epoch_start
         self.steps_done = 0
         self._in_epoch = False
+        if not _finite(self.model):
+            return
         if self.steps_per_epoch is not None and done < self.steps_per_epoch:
             self.completed_epochs, self.step_in_epoch = epoch, done
         else:
@@ -156,7 +173,7 @@ class CheckpointCallback(keras.callbacks.Callback):
 
         Returns the newest checkpoint path (None if nothing was saved yet).
         """
-        if not self._in_epoch:
+        if not self._in_epoch or not _finite(self.model):
             return self.latest
         done = self.steps_done + self._iterations() - self._epoch_start
         epoch = self._current_epoch
@@ -198,6 +215,8 @@ class SnapshotCallback(keras.callbacks.Callback):
         if self.started is None or elapsed < self.next_mark:
             return
         path = self.folder / f"minute_{self.next_mark / 60:06.1f}.keras"
+        if not _finite(self.model):
+            return
         with atomic_write(path) as tmp:
             self.model.save(tmp)
         self.written.append(path)

@@ -1,7 +1,8 @@
 """``mnist-gan`` / ``python -m mnist_gan``: train, sample, evaluate, info, presets.
 
-User mistakes (bad values, unusable files) print one ``error:`` line and exit with status 2;
-no traceback. Ctrl-C exits 130 after saying which checkpoint a rerun resumes from.
+User mistakes (bad values, unusable files, a folder another trainer is using, a diverged run)
+print one ``error:`` line and exit with status 2; no traceback. Ctrl-C exits 130, SIGTERM 143
+and SIGHUP 129, each after checkpointing the current step (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a GAN (resumes from --output-dir's checkpoint)")
     add_setting_flags(train)
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--progress",
+        choices=("auto", "bar", "epoch", "none"),
+        default="auto",
+        help="a live bar, one line per epoch, or nothing (auto: bar on a terminal or in a "
+        "notebook, one line per epoch when the output is a file or a pipe)",
+    )
+    train.add_argument("--quiet", action="store_true", help="same as --progress none")
 
     sample = sub.add_parser("sample", help="generate digits from a saved model or output folder")
     sample.add_argument(
@@ -102,8 +110,8 @@ def _train(args: argparse.Namespace) -> int:
 
     settings = {name: getattr(args, name) for name in SETTINGS if hasattr(args, name)}
     trainer = GANTrainer(preset=settings.pop("preset") or "dcgan", **settings)
-    trainer.train(verbose=0 if args.quiet else 1)
-    return 0
+    trainer.train(progress="none" if args.quiet else args.progress)
+    return trainer.exit_status
 
 
 def _sample(args: argparse.Namespace) -> int:

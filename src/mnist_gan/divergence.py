@@ -138,8 +138,6 @@ def divergence_message(info: dict[str, Any], g_lr: float, d_lr: float) -> str:
         "not saved (the last checkpoint is the newest good state). Try:\n"
         f"  - lower learning rates, e.g. --g-lr {g_lr / 2:.3g} --d-lr {d_lr / 2:.3g} "
         f"(now {g_lr:.3g} / {d_lr:.3g});\n"
-        "  - --on-divergence rollback, to go back to the last good checkpoint and continue with "
-        "lower rates automatically;\n"
         "  - an R1 gradient penalty on the discriminator, e.g. --r1-gamma 1;\n"
         "  - with custom networks, check them for ops that can overflow (exp, log or division "
         "without an epsilon, a missing final activation)."

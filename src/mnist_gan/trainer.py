@@ -30,10 +30,14 @@ from mnist_gan.callbacks import (
 from mnist_gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
 from mnist_gan.config import NETWORK_SETTINGS, GANConfig
 from mnist_gan.data import as_image_batch, load_mnist, make_epoch_dataset, steps_per_epoch
+from mnist_gan.divergence import DivergenceGuard, all_finite, divergence_message
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.files import atomic_write, write_text
 from mnist_gan.models.gan import MNISTGAN, build_gan
 from mnist_gan.presets import make_config
+from mnist_gan.progress import fit_verbose, progress_callbacks, resolve_progress
+from mnist_gan.runlock import RunLock
+from mnist_gan.signals import GracefulStop, StopOnSignal
 
 log = logging.getLogger("mnist_gan")
 
@@ -97,6 +101,7 @@ class GANTrainer:
         self.previous_train_seconds = 0.0
         self.files_written: list[Path] = []
         self.summary: dict[str, Any] = {}
+        self.exit_status = 0  # 128 + signal number after a SIGTERM/SIGHUP stop (143, 129)
         self._session_start: float | None = None
 
     # ------------------------------------------------------------------ pieces
@@ -149,14 +154,34 @@ class GANTrainer:
         return self.previous_train_seconds + running
 
     # ------------------------------------------------------------------ training
-    def train(self, callbacks: list[Any] | None = None, verbose: int | str = "auto") -> Any:
+    def train(
+        self,
+        callbacks: list[Any] | None = None,
+        verbose: int | str = "auto",
+        progress: str | None = None,
+    ) -> Any:
         """Train to ``config.epochs`` epochs, resuming from ``output_dir``'s latest checkpoint.
 
-        ``callbacks`` are added to the default ones. Returns a ``keras.callbacks.History`` whose
-        ``history`` covers the whole run (resumed epochs included). Logs one summary line and
-        writes ``summary.json``.
+        ``callbacks`` are added to the default ones. ``progress`` ("bar", "epoch", "none" or
+        "auto": a bar on a terminal or in a notebook, one line per epoch otherwise) replaces
+        ``verbose`` when given. Returns a ``keras.callbacks.History`` whose ``history`` covers
+        the whole run (resumed epochs included). Logs one summary line, writes
+        ``summary.json``.
+
+        Reliability: one trainer per ``output_dir`` (a second one gets :class:`MNISTGANError`
+        naming the first's process); SIGTERM/SIGHUP finish the current step, checkpoint it and
+        set :attr:`exit_status`; a non-finite loss stops training with an error and no
+        non-finite weights are saved.
         """
         self._check_output_dir()
+        extra = list(callbacks or [])
+        if progress is not None:
+            mode = resolve_progress(progress)
+            verbose, extra = fit_verbose(mode), [*extra, *progress_callbacks(mode)]
+        with RunLock(self.output_dir), GracefulStop() as stop:
+            return self._train(extra, verbose, stop)
+
+    def _train(self, callbacks: list[Any], verbose: int | str, stop: GracefulStop) -> Any:
         self._resume(self._compatible_checkpoint())
         write_text(self.output_dir / "config.json", self.config.to_json())
         result = keras.callbacks.History()
@@ -172,8 +197,21 @@ class GANTrainer:
             return result
         first_epoch, first_step = self.completed_epochs, self._global_step()
         start = self._session_start = time.perf_counter()
-        budget = self._fit(self._plan(), callbacks or [], verbose)
+        guard = DivergenceGuard(check_every=1)  # Keras reads the logs every step anyway: free
+        budget = self._fit(self._plan(), [guard, *callbacks, StopOnSignal(stop)], verbose)
+        if guard.diverged:
+            c = self.config
+            raise MNISTGANError(
+                divergence_message(guard.diverged, c.g_learning_rate, c.d_learning_rate)
+            )
         self._finish(first_epoch, first_step, time.perf_counter() - start, budget)
+        if stop.requested:
+            self.exit_status = stop.exit_status()
+            log.warning(
+                "%s: saved %s; rerun the same command to resume.",
+                stop.signal_name,
+                self._checkpoint_callback.latest,
+            )
         return result
 
     def _resume(self, checkpoint: Path | None) -> None:
@@ -248,8 +286,8 @@ class GANTrainer:
                     verbose=verbose,
                     shuffle=False,  # the epoch dataset is already shuffled, per epoch and seed
                 )
-                if budget is not None and budget.expired:
-                    break
+                if self.gan.stop_training or (budget is not None and budget.expired):
+                    break  # time budget, signal or divergence
         except KeyboardInterrupt:
             saved = self._checkpoint_callback.save_interrupted()
             log.warning("Interrupted: saved %s; rerun the same command to resume.", saved)
@@ -263,6 +301,11 @@ class GANTrainer:
         c = self.config
         self.completed_epochs = self._checkpoint_callback.completed_epochs
         self.steps_into_epoch = self._checkpoint_callback.step_in_epoch
+        if not all_finite(self.gan.weights):
+            raise MNISTGANError(
+                "training diverged: the weights are not finite; model.keras was not written "
+                "(the last checkpoint is the newest good state). Try lower learning rates."
+            )
         with atomic_write(self.model_path) as tmp:
             self.gan.save(tmp)
         trained_steps = self._global_step() - first_step
@@ -337,12 +380,22 @@ class GANTrainer:
             ) from None
 
     def _compatible_checkpoint(self) -> Path | None:
-        """The newest checkpoint in ``output_dir``, if its networks match this run's."""
-        found = list_checkpoints(self.output_dir / "checkpoints")
-        if not found:
+        """The newest readable checkpoint in ``output_dir``, if its networks match this run's.
+
+        An unreadable newer file (power loss, a full disk, a bad copy) is renamed aside to
+        ``*.unreadable`` with a warning, never deleted, and the one before it is used.
+        """
+        for _, latest in reversed(list_checkpoints(self.output_dir / "checkpoints")):
+            try:
+                header = read_checkpoint_header(latest)
+                break
+            except MNISTGANError as err:
+                aside = latest.with_name(latest.name + ".unreadable")
+                latest.rename(aside)
+                log.warning("%s; moved it to %s and resuming from the one before", err, aside)
+        else:
             return None
-        latest = found[-1][1]
-        saved = read_checkpoint_header(latest)["meta"]["config"]
+        saved = header["meta"]["config"]
         mine = self.config.to_dict()
         for key in NETWORK_SETTINGS:
             if saved.get(key) != mine.get(key):
