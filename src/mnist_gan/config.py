@@ -116,6 +116,9 @@ class GANConfig:
     d_loss_reduction: str = setting(
         "sum", "D loss as loss(real) + loss(fake), or their mean", STEP, choices=("sum", "mean")
     )
+    fused_discriminator: bool = setting(
+        False, "one discriminator call on real and fake batches together (speed)", STEP
+    )
     # BigGAN's ema_start: early generators drift or hop between modes, and an average of them
     # was measured worse than the live one (docs/fast_preset.md).
     ema_start: int = setting(
