@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per declared setting (``mnist_gan.config``), its help showing the defaults."""
     from mnist_gan.config import SETTINGS
-    from mnist_gan.presets import choices, preset_defaults
+    from mnist_gan.presets import preset_defaults
 
     for name, spec in SETTINGS.items():
         if spec.internal is not None:
@@ -99,8 +99,8 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
             options.update(type=float, nargs=2, metavar=("LOW", "HIGH"))
         else:
             options["type"] = spec.kind
-        if choices(name):
-            options["choices"] = choices(name)
+        if spec.choices:  # (preset names are checked by make_config: one clear error line)
+            options["choices"] = spec.choices
         parser.add_argument(spec.flag, help=f"{spec.help} ({preset_defaults(name)})", **options)
 
 
