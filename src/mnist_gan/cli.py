@@ -282,8 +282,11 @@ def _animate(args: argparse.Namespace) -> int:
     also = ""
     if strip is not None:
         frame_strip(folder, strip)
-        also = f", and a strip of {min(frames, 5)} frames to {strip}"
-    print(f"Wrote {out}: {frames} frames at {args.fps:g} fps from {folder}{also}")
+        panels = min(frames, 5)
+        also = f", and a strip of {panels} frame{'s' * (panels != 1)} to {strip}"
+    print(
+        f"Wrote {out}: {frames} frame{'s' * (frames != 1)} at {args.fps:g} fps from {folder}{also}"
+    )
     return 0
 
 
