@@ -228,3 +228,21 @@ def test_export_cli_errors(run_dir, tmp_path, capsys):
         main(["export", str(run_dir), "--out", str(out), "--format", "pt"])
     capsys.readouterr()
     assert not out.exists()
+
+
+def test_export_cli_saved_model_from_a_checkpoint(run_dir, gan, tmp_path, capsys):
+    import tensorflow as tf
+
+    (checkpoint,) = (run_dir / "checkpoints").glob("ckpt-epoch-*.npz")
+    out = tmp_path / "exported"
+    assert main(["export", str(checkpoint), "--out", str(out)]) == 0
+    target = out / "saved_model"
+    latent = gan.config.latent_dim
+    assert capsys.readouterr().out.strip() == (
+        f"Wrote {target} (saved_model): noise float32 (batch, {latent})"
+        " -> images uint8 (batch, 28, 28)"
+    )
+    serve = tf.saved_model.load(str(target)).signatures["serving_default"]
+    noise = np.random.default_rng(1).standard_normal((3, latent)).astype(np.float32)
+    images = serve(noise=tf.constant(noise))["images"].numpy()
+    assert images.shape == (3, 28, 28) and images.dtype == np.uint8
