@@ -61,6 +61,56 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", dest="json_path", help="also write the numbers to FILE")
     sub.add_parser("info", help="platform, versions and accelerators")
     sub.add_parser("presets", help="list the available designs")
+
+    interpolate = sub.add_parser(
+        "interpolate", help="latent walks through a model as a PNG grid, one walk per row"
+    )
+    interpolate.add_argument(
+        "source", help="a .keras model, a checkpoint .npz, or a training output folder"
+    )
+    interpolate.add_argument("--out", default="walk.png", help="the grid .png (walk.png)")
+    interpolate.add_argument("--rows", type=int, default=4, help="how many walks (4)")
+    interpolate.add_argument("--steps", type=int, default=8, help="images per walk (8)")
+    interpolate.add_argument("--seed", type=int, default=0, help="picks the walks' ends (0)")
+    interpolate.add_argument(
+        "--digit", type=int, help="conditional models: the digit to draw (the walk's start)"
+    )
+    interpolate.add_argument(
+        "--to-digit", type=int, help="conditional models: the digit of each walk's second half"
+    )
+    interpolate.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+    animate = sub.add_parser(
+        "animate", help="a run's saved sample grids as a GIF or MP4, in step order"
+    )
+    animate.add_argument(
+        "output", help="a training output folder (or its generated_samples folder of grids)"
+    )
+    animate.add_argument(
+        "--out", default="progress.gif", help=".gif (Pillow) or .mp4 (needs imageio-ffmpeg)"
+    )
+    animate.add_argument("--fps", type=float, default=4, help="frames per second (4)")
+    animate.add_argument("--strip", help="also write 5 spaced frames side by side (.png)")
+    animate.add_argument(
+        "--force", action="store_true", help="overwrite --out and --strip if they exist"
+    )
+
+    export = sub.add_parser(
+        "export", help="write a model's generator as a standalone uint8-image artifact"
+    )
+    export.add_argument(
+        "source", help="a .keras model, a checkpoint .npz, or a training output folder"
+    )
+    export.add_argument("--out", required=True, help="folder to write the artifact into")
+    export.add_argument(
+        "--format",
+        dest="fmt",
+        default="saved_model",
+        choices=("saved_model", "onnx", "litert"),
+        help="saved_model (folder), onnx (generator.onnx) or litert (generator.tflite)",
+    )
+    export.add_argument("--fixed-batch", type=int, help="a static batch size (default: dynamic)")
+    export.add_argument("--force", action="store_true", help="replace an artifact already in --out")
     return parser
 
 
@@ -76,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             "evaluate": _evaluate,
             "info": _info,
             "presets": _presets,
+            "interpolate": _interpolate,
+            "animate": _animate,
+            "export": _export,
         }[args.command](args)
     except MNISTGANError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -156,6 +209,127 @@ def _presets(args: argparse.Namespace) -> int:
     from mnist_gan.presets import presets_table
 
     print(presets_table())
+    return 0
+
+
+def _check_out(out: Path, suffixes: tuple[str, ...], flag: str, force: bool) -> None:
+    """``--out``-style paths: the right suffix, and no existing file unless ``force``."""
+    if out.suffix.lower() not in suffixes:
+        raise MNISTGANError(f"{flag} must end in {' or '.join(suffixes)}, got {str(out)!r}")
+    if out.is_dir():
+        raise MNISTGANError(f"{flag} {out} is a folder; give a file name")
+    if out.exists() and not force:
+        raise MNISTGANError(f"{out} exists; pass --force to overwrite it or choose another {flag}")
+
+
+def _check_source(source: str) -> None:
+    if not Path(source).exists():
+        raise MNISTGANError(f"{source} does not exist")
+
+
+def _check_positive(flag: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise MNISTGANError(f"{flag} must be a positive integer, got {value}")
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from mnist_gan.images import save_grid
+    from mnist_gan.interpolate import interpolate, is_conditional
+    from mnist_gan.loading import load_generator_model
+
+    out = Path(args.out)
+    _check_out(out, (".png",), "--out", args.force)
+    _check_positive("--rows", args.rows)
+    _check_positive("--steps", args.steps)
+    for flag, digit in (("--digit", args.digit), ("--to-digit", args.to_digit)):
+        if digit is not None and not 0 <= digit <= 9:
+            raise MNISTGANError(f"{flag} must be a digit 0..9, got {digit}")
+    if args.to_digit is not None and args.digit is None:
+        raise MNISTGANError("--to-digit needs --digit (the digit each walk starts as)")
+    _check_source(args.source)
+    gan = load_generator_model(args.source)
+    conditional = is_conditional(gan.sampling_generator)
+    if args.digit is not None and not conditional:
+        raise MNISTGANError(
+            f"{args.source} is not conditional (its generator takes no label); drop --digit"
+        )
+    if args.digit is None and conditional:
+        raise MNISTGANError(f"{args.source} is conditional: pass --digit (and --to-digit)")
+    labels = None
+    if args.digit is not None:
+        labels = args.digit if args.to_digit is None else (args.digit, args.to_digit)
+    images = interpolate(gan, rows=args.rows, steps=args.steps, seed=args.seed, labels=labels)
+    save_grid(images, out, ncols=args.steps)
+    digits = (
+        ""
+        if labels is None
+        else f", digit {args.digit}" + ("" if args.to_digit is None else f" -> {args.to_digit}")
+    )
+    print(f"Wrote {out}: {args.rows} walks x {args.steps} steps (seed {args.seed}{digits})")
+    return 0
+
+
+def _animate(args: argparse.Namespace) -> int:
+    from mnist_gan.animate import GRID_NAME, animate_grids, find_grids, frame_strip
+
+    out = Path(args.out)
+    _check_out(out, (".gif", ".mp4"), "--out", args.force)
+    strip = None if args.strip is None else Path(args.strip)
+    if strip is not None:
+        _check_out(strip, (".png",), "--strip", args.force)
+    if not args.fps > 0:
+        raise MNISTGANError(f"--fps must be positive, got {args.fps}")
+    folder = Path(args.output)
+    if not folder.is_dir():
+        raise MNISTGANError(f"{folder} does not exist or is not a folder")
+    holds_grids = any(GRID_NAME.match(p.name) for p in folder.iterdir())
+    if not holds_grids and (folder / "generated_samples").is_dir():
+        folder = folder / "generated_samples"
+    frames = len(find_grids(folder))
+    animate_grids(folder, out, fps=args.fps)
+    also = ""
+    if strip is not None:
+        frame_strip(folder, strip)
+        panels = min(frames, 5)
+        also = f", and a strip of {panels} frame{'s' * (panels != 1)} to {strip}"
+    print(
+        f"Wrote {out}: {frames} frame{'s' * (frames != 1)} at {args.fps:g} fps from {folder}{also}"
+    )
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mnist_gan.export import _ARTIFACT, export_generator
+    from mnist_gan.loading import load_generator_model
+    from mnist_gan.render import inspect_generator
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MNISTGANError(f"--out {out_dir} is a file; give a folder to write into")
+    if out_dir.suffix.lower() in (".onnx", ".tflite", ".keras", ".png", ".npz", ".gif"):
+        raise MNISTGANError(
+            f"--out is a folder (the artifact is written inside it), got {str(out_dir)!r}"
+        )
+    target = out_dir / _ARTIFACT[args.fmt]
+    if target.exists() and not args.force:
+        raise MNISTGANError(f"{target} exists; pass --force to replace it or choose another --out")
+    _check_positive("--fixed-batch", args.fixed_batch)
+    _check_source(args.source)
+    gan = load_generator_model(args.source)
+    generator = gan.sampling_generator
+    info = inspect_generator(generator)
+    path = export_generator(
+        generator,
+        out_dir,
+        fmt=args.fmt,
+        pixel_range=tuple(gan.config.pixel_range),
+        fixed_batch=args.fixed_batch,
+    )
+    batch = "batch" if args.fixed_batch is None else str(args.fixed_batch)
+    inputs = f"noise float32 ({batch}, {info.latent_dim})"
+    if info.label_index is not None:
+        inputs += f", label int32 ({batch},)"
+    print(f"Wrote {path} ({args.fmt}): {inputs} -> images uint8 ({batch}, 28, 28)")
     return 0
 
 

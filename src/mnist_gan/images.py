@@ -38,12 +38,20 @@ def make_grid(images: np.ndarray, ncols: int | None = None, padding: int = 2) ->
     return grid
 
 
-def save_grid(images_uint8: np.ndarray, path: str | os.PathLike[str], scale: int = 2) -> Path:
-    """Save uint8 ``(N, 28, 28)`` images as one PNG grid (upscaled ``scale``x), atomically."""
+def save_grid(
+    images_uint8: np.ndarray,
+    path: str | os.PathLike[str],
+    scale: int = 2,
+    ncols: int | None = None,
+) -> Path:
+    """Save uint8 ``(N, 28, 28)`` images as one PNG grid (upscaled ``scale``x), atomically.
+
+    ``ncols`` images per row (None: a near-square grid).
+    """
     from PIL import Image
 
     path = Path(path)
-    grid = Image.fromarray(make_grid(images_uint8))
+    grid = Image.fromarray(make_grid(images_uint8, ncols))
     if scale > 1:
         grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
     with atomic_write(path) as tmp:

@@ -155,3 +155,37 @@ def walk_images(
     z = latent_walk(latent_dim, rows=rows, steps=steps, seed=seed, noise=noise)
     label_array = None if labels is None else walk_labels(labels, rows=rows, steps=steps)
     return render_uint8(generator, z, label_array, pixel_range=pixel_range)
+
+
+def interpolate(
+    gan,
+    *,
+    rows: int = 4,
+    steps: int = 8,
+    seed: int = 0,
+    labels: int | Sequence[int] | None = None,
+) -> np.ndarray:
+    """uint8 ``(rows * steps, 28, 28)``: latent walks through a trained GAN's sampling generator.
+
+    ``gan`` is anything with ``sampling_generator`` (the EMA copy when there is one) and a
+    ``config`` holding ``latent_dim``, ``noise`` and ``pixel_range``, such as an
+    :class:`~mnist_gan.models.gan.MNISTGAN`. Row ``r`` is images ``[r*steps, (r+1)*steps)``;
+    ``labels`` is for a conditional generator (see :func:`walk_images`). The same arguments
+    always give the same pixels.
+    """
+    config = gan.config
+    return walk_images(
+        gan.sampling_generator,
+        int(config.latent_dim),
+        rows=rows,
+        steps=steps,
+        seed=seed,
+        noise=config.noise,
+        pixel_range=tuple(config.pixel_range),
+        labels=labels,
+    )
+
+
+def is_conditional(generator: keras.Model) -> bool:
+    """Whether ``generator`` takes a class label besides its noise."""
+    return inspect_generator(generator).label_index is not None
