@@ -315,6 +315,13 @@ class MNISTGAN(keras.Model):
         generator = self.generator if use_ema is False else self.sampling_generator
         return self.sampler.generate(generator, num_samples, seed, batch_size)
 
+    def interpolate(self, **walk: Any) -> np.ndarray:
+        """Latent walks as uint8 ``(rows * steps, 28, 28)`` (``rows``, ``steps``, ``seed``,
+        ``labels``; see :func:`mnist_gan.interpolate.interpolate`)."""
+        from mnist_gan.interpolate import interpolate
+
+        return interpolate(self, **walk)
+
     def to_mnist_size(self, images: Any) -> np.ndarray:
         """Resize ``(B, S, S, 1)`` images to 28x28 (no-op at 28), clipped to the pixel range."""
         return to_mnist_size(images, self.config.pixel_range).numpy()
