@@ -85,7 +85,10 @@ class Sampler:
 
     def _numpy_forward(self, generator: keras.Model) -> Callable | None:
         """The numpy copy of ``generator`` (None if unsupported), rebuilt when stale."""
-        if generator.output.shape[1] != MNIST_SIDE:
+        try:
+            if generator.output.shape[1] != MNIST_SIDE:
+                return None
+        except (AttributeError, ValueError):  # a model never called (no symbolic output)
             return None
         entry = self._numpy.get(id(generator))
         # Training and checkpoint loads move the step counter; the output layer's last weight
