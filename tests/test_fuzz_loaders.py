@@ -241,7 +241,8 @@ def test_read_idx_folder_reads_the_valid_files(workdir):
 
 # ------------------------------------------------------------------ .npy samples (evaluate)
 def _check_images(result) -> None:
-    images, description = result
+    images, description, labels = result
+    assert labels is None
     assert isinstance(description, str)
     assert images.ndim in (3, 4) and images.shape[1:3] == (28, 28)
     assert images.dtype.kind in "biuf"
@@ -270,7 +271,8 @@ def test_npy_samples_flipped(workdir, flips):
 
 
 def test_npy_samples_valid(workdir):
-    images, _ = load_source_images(_write(workdir / "ok.npy", VALID_NPY), 10, 0)
+    images, _, labels = load_source_images(_write(workdir / "ok.npy", VALID_NPY), 10, 0)
+    assert labels is None
     assert images.shape == (4, 28, 28) and images.dtype == np.uint8
 
 

@@ -322,7 +322,7 @@ def test_layer_tables_are_pinned(case):
 
 
 def test_every_preset_has_a_row_and_a_builder():
-    assert list(PRESETS) == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast"]
+    assert list(PRESETS) == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast"]
     for row in PRESETS.values():
         assert row.description and row.origin and callable(row.build)
 
@@ -357,6 +357,16 @@ DEFAULTS = {
         batch_size=64, g_learning_rate=2e-3, d_learning_rate=2e-3, lr_decay_rate=1.0,
         beta_1=0.0, beta_2=0.99, r1_gamma=0.5, loss="bce", update="simultaneous",
         ema_decay=0.999, ema_start=0, jit_compile=True,
+    ),
+    # keras-io conditional_gan.py: z 128, [0, 1] pixels, Adam 3e-4 (default betas), batch 64.
+    "cgan": dict(
+        num_classes=10, latent_dim=128, pixel_range=(0.0, 1.0), batch_size=64, epochs=20,
+        g_learning_rate=3e-4, d_learning_rate=3e-4, lr_decay_rate=1.0, beta_1=0.9,
+        beta_2=0.999, update="alternating", d_loss_reduction="mean", fused_discriminator=True,
+    ),
+    "cfast": dict(
+        num_classes=10, batch_size=64, g_learning_rate=2e-3, d_learning_rate=2e-3,
+        beta_1=0.0, beta_2=0.99, r1_gamma=0.5, update="simultaneous", ema_decay=0.999,
     ),
 }  # fmt: skip
 
@@ -486,11 +496,11 @@ def test_reloaded_mlp_draws_uniform_noise(trained, tmp_path):
 
 
 # ------------------------------------------------------------------ CLI
-def test_cli_presets_lists_the_five_designs_and_fast(capsys):
+def test_cli_presets_lists_every_design(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
     rows = [line.split()[0] for line in out.splitlines()[2:] if line.strip()]
-    assert rows == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast"]
+    assert rows == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast"]
     assert "1,486,352" in out and "3,576,576" in out  # parameter counts are listed
 
 

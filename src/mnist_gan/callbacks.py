@@ -36,6 +36,8 @@ class SampleGridCallback(keras.callbacks.Callback):
     ``every_epochs`` epochs (0: off) and once at the end of training, to
     ``output_dir/epoch_EEE_step_SSSSSS.png``; the step is the global step (it continues across
     resumed runs). Because the noise is fixed, successive grids show the same digits improving.
+    A conditional model's grid has one row per digit and one noise vector per column (the
+    first ``num_samples // num_classes``), so a column shows one style across the digits.
     """
 
     def __init__(
@@ -71,12 +73,21 @@ class SampleGridCallback(keras.callbacks.Callback):
         step = self._global_step()
         if step == self._last_step:
             return None
-        images = gan.to_mnist_size(gan.sampling_generator(self._noise, training=False))
+        columns = None
+        inputs: Any = self._noise
+        if gan.conditional:
+            classes = gan.config.num_classes
+            columns = max(1, self.num_samples // classes)
+            inputs = [
+                np.tile(self._noise[:columns], (classes, 1)),
+                np.repeat(np.arange(classes, dtype=np.int32), columns),
+            ]
+        images = gan.to_mnist_size(gan.sampling_generator(inputs, training=False))
         if not np.isfinite(images).all():
             log.warning("no grid at step %d: the generator's output is not finite", step)
             return None
         path = self.output_dir / f"epoch_{self._epoch + 1:03d}_step_{step:06d}.png"
-        save_grid(to_uint8(images, gan.config.pixel_range), path)
+        save_grid(to_uint8(images, gan.config.pixel_range), path, ncols=columns)
         self.written.append(path)
         self._last_step = step
         return path

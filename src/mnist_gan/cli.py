@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="grid.png for a picture, samples.npy for raw uint8 (N, 28, 28)",
     )
     sample.add_argument("--seed", type=int, help="fix the noise")
+    sample.add_argument(
+        "--digit",
+        action="append",
+        help="conditional models: the digit(s) to draw: 7, 3,8 or 0-9; may repeat (default: "
+        "balanced, a grid has one row per digit)",
+    )
+    sample.add_argument("--labels-out", help="with an .npy --out: also write the labels here")
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
     evaluate = sub.add_parser(
@@ -59,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--seed", type=int, default=0, help="noise and KID seed (0)")
     evaluate.add_argument("--json", dest="json_path", help="also write the numbers to FILE")
+    evaluate.add_argument(
+        "--labels",
+        dest="labels_path",
+        help="with an .npy SOURCE: the digit each image was generated for (label accuracy, "
+        "intra-FD), e.g. from `sample --labels-out`",
+    )
     sub.add_parser("info", help="platform, versions and accelerators")
     sub.add_parser("presets", help="list the available designs")
 
@@ -168,6 +181,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from mnist_gan.files import atomic_write
     from mnist_gan.images import save_grid, to_uint8
     from mnist_gan.loading import load_generator_model
@@ -179,23 +194,62 @@ def _sample(args: argparse.Namespace) -> int:
         raise MNISTGANError(f"{out} exists; pass --force to overwrite it or choose another --out")
     if args.num <= 0:
         raise MNISTGANError(f"--num must be a positive integer, got {args.num}")
+    labels_out = Path(args.labels_out) if args.labels_out else None
+    if labels_out is not None and (out.suffix != ".npy" or labels_out.suffix != ".npy"):
+        raise MNISTGANError("--labels-out needs an .npy --out and ends in .npy itself")
+    if labels_out is not None and labels_out.exists() and not args.force:
+        raise MNISTGANError(f"{labels_out} exists; pass --force to overwrite it")
+    digits = parse_digits(args.digit) if args.digit else None
     gan = load_generator_model(args.source)
-    pixels = to_uint8(gan.generate(args.num, seed=args.seed), gan.config.pixel_range)
+    if digits is not None and not gan.conditional:
+        raise MNISTGANError(f"{args.source} is unconditional: --digit needs a conditional model")
+    labels, columns = None, None
+    if gan.conditional:
+        shown = digits if digits is not None else list(range(gan.config.num_classes))
+        columns = max(1, -(-args.num // len(shown)))  # a grid row per digit
+        labels = np.repeat(np.asarray(shown), columns)[: args.num]
+    images, labels = gan.generate(args.num, seed=args.seed, labels=labels, return_labels=True)
+    pixels = to_uint8(images, gan.config.pixel_range)
     if out.suffix == ".npy":
-        import numpy as np
-
         with atomic_write(out) as tmp:
             np.save(tmp, pixels)
+        if labels_out is not None:
+            if labels is None:
+                raise MNISTGANError(f"{args.source} is unconditional: it has no labels to write")
+            with atomic_write(labels_out) as tmp:
+                np.save(tmp, labels.astype(np.uint8))
     else:
-        save_grid(pixels, out)
+        save_grid(pixels, out, ncols=columns)
     print(f"Wrote {out}: {pixels.shape[0]} images, {pixels.dtype}, shape {pixels.shape}")
     return 0
+
+
+def parse_digits(values: list[str]) -> list[int]:
+    """``--digit`` values (``7``, ``3,8``, ``0-9``, repeated) as a list of digits 0..9."""
+    digits: list[int] = []
+    for value in values:
+        for part in value.split(","):
+            low, _, high = part.strip().partition("-")
+            try:
+                span = range(int(low), int(high or low) + 1)
+            except ValueError:
+                raise MNISTGANError(f"--digit takes 7, 3,8 or 0-9; got {value!r}") from None
+            if not span or span[0] < 0 or span[-1] > 9:
+                raise MNISTGANError(f"--digit must name digits 0..9, got {value!r}")
+            digits.extend(span)
+    return digits
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from mnist_gan.evaluation.report import run_evaluate
 
-    return run_evaluate(args.source, num=args.num, seed=args.seed, json_path=args.json_path)
+    return run_evaluate(
+        args.source,
+        num=args.num,
+        seed=args.seed,
+        json_path=args.json_path,
+        labels_path=args.labels_path,
+    )
 
 
 def _info(args: argparse.Namespace) -> int:

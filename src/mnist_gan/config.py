@@ -93,6 +93,19 @@ class GANConfig:
     image_size: int = setting(
         28, "side the networks work at (grids and exports stay 28x28)", NETWORK, rule=POSITIVE
     )
+    num_classes: int = setting(
+        0,
+        "labels a conditional design is trained with (MNIST: 10; 0: unconditional)",
+        NETWORK,
+        rule=NON_NEGATIVE,
+    )
+    g_conditioning: str = setting(
+        "concat",
+        "how cfast's generator sees the label: an embedding concatenated to z, class-"
+        "conditional batch norm, or both",
+        NETWORK,
+        choices=("concat", "cbn", "both"),
+    )
     ema_decay: float = setting(
         0.0,
         "sample from an EMA of the generator's weights with this decay, e.g. 0.999 (0: off)",

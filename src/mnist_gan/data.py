@@ -340,8 +340,11 @@ def make_epoch_dataset(
     seed: int,
     limit: int | None = None,
     pixel_range: tuple[float, float] = (-1.0, 1.0),
+    labels: np.ndarray | None = None,
 ):
     """Batches for epochs ``first_epoch .. last_epoch - 1`` back to back, for resumable runs.
+
+    With ``labels`` (one int per image) the batches are ``(images, labels)`` pairs.
 
     Epoch ``e``'s order is a stateless shuffle keyed by ``(seed, e)``, so the batches of epoch
     3 are the same whether training ran 0..5 in one go or resumed at 3. Use with
@@ -359,9 +362,19 @@ def make_epoch_dataset(
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
     ds = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(epoch_batches)
-    ds = ds.map(
-        lambda idx: _scale_tf(tf.gather(x, idx), pixel_range), num_parallel_calls=tf.data.AUTOTUNE
-    )
+    if labels is None:
+        ds = ds.map(
+            lambda idx: _scale_tf(tf.gather(x, idx), pixel_range),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    else:
+        y = tf.constant(np.asarray(labels, np.int32)[: int(count)])
+        if int(y.shape[0]) != count:
+            raise MNISTGANError(f"{count} images but {int(y.shape[0])} labels")
+        ds = ds.map(
+            lambda idx: (_scale_tf(tf.gather(x, idx), pixel_range), tf.gather(y, idx)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -31,6 +31,12 @@ from mnist_gan.models import (
     build_mlp_discriminator,
     build_mlp_generator,
 )
+from mnist_gan.models.conditional import (
+    build_cfast_discriminator,
+    build_cfast_generator,
+    build_cgan_discriminator,
+    build_cgan_generator,
+)
 from mnist_gan.models.dcgan64 import GENERATOR_WIDTHS
 
 Networks = tuple[keras.Model, keras.Model]
@@ -162,6 +168,60 @@ PRESETS: dict[str, Preset] = {
             "sample_frequency": 500,
         },
     ),
+    "cgan": Preset(
+        "keras-io conditional GAN: one-hot label beside z and as 10 image channels for D",
+        "the keras-io conditional GAN example as published (z 128 + one-hot label -> Dense 7x7x138"
+        " -> ConvT 128 x2 -> Conv 7x7 sigmoid; D on image + 10 label planes, Conv 64/128,"
+        " global max pool; Adam 3e-4 for both with Keras's default betas, batch 64, 20 epochs,"
+        " pixels in [0, 1], D loss over the real and fake batch together)",
+        lambda c: (
+            build_cgan_generator(c.latent_dim, output_activation(c), c.num_classes),
+            build_cgan_discriminator(c.num_classes),
+        ),
+        {
+            "num_classes": 10,
+            "latent_dim": 128,
+            "pixel_range": (0.0, 1.0),
+            "batch_size": 64,
+            "epochs": 20,
+            "g_learning_rate": 3e-4,
+            "d_learning_rate": 3e-4,
+            "lr_decay_rate": 1.0,
+            "beta_1": 0.9,
+            "d_loss_reduction": "mean",
+            "fused_discriminator": True,
+            "sample_frequency": 500,
+        },
+    ),
+    "cfast": Preset(
+        "fast made conditional: label embedding for G, projection discriminator",
+        "this package's conditional recipe: the fast preset's networks, optimizer, R1, EMA and"
+        " update, with the label given to the generator (an embedding beside z, or"
+        " class-conditional batch norm) and a projection discriminator (Miyato & Koyama 2018);"
+        " chosen by measurement (docs/conditional.md)",
+        lambda c: (
+            build_cfast_generator(
+                c.latent_dim, output_activation(c), c.num_classes, c.g_conditioning
+            ),
+            build_cfast_discriminator(c.num_classes),
+        ),
+        {
+            "num_classes": 10,
+            "batch_size": 64,
+            "epochs": 30,
+            "g_learning_rate": 2e-3,
+            "d_learning_rate": 2e-3,
+            "lr_decay_rate": 1.0,
+            "beta_1": 0.0,
+            "beta_2": 0.99,
+            "r1_gamma": 0.5,
+            "update": "simultaneous",
+            "jit_compile": True,
+            "ema_decay": 0.999,
+            "ema_start": 0,
+            "sample_frequency": 500,
+        },
+    ),
 }
 
 
@@ -183,6 +243,12 @@ def make_config(preset: str = "dcgan", **overrides: Any) -> GANConfig:
     values = {**PRESETS[preset].settings, **{k: v for k, v in overrides.items() if v is not None}}
     values = {name: coerce(name, value) for name, value in values.items() if name != "preset"}
     config = GANConfig(preset=preset, **values).validate()
+    conditional = PRESETS[preset].settings.get("num_classes", 0) > 0
+    if (config.num_classes > 0) != conditional:
+        raise MNISTGANError(
+            f"preset {preset!r} is {'' if conditional else 'un'}conditional: num_classes "
+            f"must be {'> 0' if conditional else '0'}, got {config.num_classes}"
+        )
     sizes = PRESETS[preset].image_sizes
     if config.image_size not in sizes:
         raise MNISTGANError(

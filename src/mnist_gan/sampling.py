@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_gan.errors import MNISTGANError
 from mnist_gan.fastpath import compile_numpy_generator
 
 MNIST_SIDE = 28
@@ -28,6 +29,37 @@ def numpy_noise(n: int, latent_dim: int, noise: str, seed: int, index: int = 0) 
     if noise == "uniform":
         return rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
     return rng.standard_normal((n, latent_dim), dtype=np.float32)
+
+
+def resolve_labels(labels: Any, n: int, num_classes: int, seed: int) -> np.ndarray | None:
+    """The int32 labels of ``n`` samples: None for an unconditional model (``num_classes`` 0).
+
+    ``labels`` may be one int (all samples), a sequence of ``n`` ints, or None: balanced, ``n //
+    num_classes`` of each digit in order, the remainder drawn at random from ``seed``.
+    Raises :class:`MNISTGANError` for labels given to an unconditional model, a label outside
+    ``0 .. num_classes - 1`` or a count that is not ``n``.
+    """
+    if num_classes == 0:
+        if labels is not None:
+            raise MNISTGANError("this model is unconditional: it takes no labels (no --digit)")
+        return None
+    if labels is None:
+        rest = np.random.default_rng([seed, 1 << 20]).integers(0, num_classes, n % num_classes)
+        return np.concatenate([np.repeat(np.arange(num_classes), n // num_classes), rest]).astype(
+            np.int32
+        )
+    values = np.asarray(labels)
+    if values.ndim == 0:
+        values = np.full(n, values)
+    if values.ndim != 1 or len(values) != n:
+        raise MNISTGANError(f"got {values.size} labels for {n} samples; give one label or {n}")
+    if (
+        not np.issubdtype(values.dtype, np.integer)
+        or values.min() < 0
+        or values.max() >= num_classes
+    ):
+        raise MNISTGANError(f"labels must be integers in 0..{num_classes - 1}, got {labels!r}")
+    return values.astype(np.int32)
 
 
 def to_mnist_size(images: Any, pixel_range: tuple[float, float]) -> tf.Tensor:
@@ -64,19 +96,29 @@ class Sampler:
         self._compiled: dict[int, Callable] = {}
 
     def generate(
-        self, generator: keras.Model, num_samples: int, seed: int, batch_size: int
+        self,
+        generator: keras.Model,
+        num_samples: int,
+        seed: int,
+        batch_size: int,
+        labels: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``num_samples`` float32 ``(N, 28, 28, 1)`` images in the pixel range, from ``seed``."""
+        """``num_samples`` float32 ``(N, 28, 28, 1)`` images in the pixel range, from ``seed``
+        (and ``labels``, one per sample, for a conditional generator)."""
         chunks = []
         for index, start in enumerate(range(0, num_samples, batch_size)):
             n = min(batch_size, num_samples - start)
             z = numpy_noise(n, self.latent_dim, self.noise, seed, index)
-            forward = self._numpy_forward(generator) if n <= self.NUMPY_PATH_MAX else None
+            small = n <= self.NUMPY_PATH_MAX and labels is None
+            forward = self._numpy_forward(generator) if small else None
             if forward is not None:
                 low, high = self.pixel_range
                 chunks.append(np.clip(forward(z), low, high))
-            else:
+            elif labels is None:
                 chunks.append(self._compiled_sampler(generator)(tf.constant(z)).numpy())
+            else:
+                inputs = [tf.constant(z), tf.constant(labels[start : start + n])]
+                chunks.append(self._compiled_sampler(generator)(inputs).numpy())
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
 
     def clear(self) -> None:
@@ -105,8 +147,8 @@ class Sampler:
         if sampler is None:
 
             @tf.function(reduce_retracing=True)
-            def sampler(z: tf.Tensor) -> tf.Tensor:
-                return to_mnist_size(generator(z, training=False), self.pixel_range)
+            def sampler(inputs: Any) -> tf.Tensor:
+                return to_mnist_size(generator(inputs, training=False), self.pixel_range)
 
             self._compiled[id(generator)] = sampler
         return sampler

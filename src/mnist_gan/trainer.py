@@ -94,6 +94,7 @@ class GANTrainer:
         self.output_dir = Path(self.config.output_dir)
         self.model_path = self.output_dir / "model.keras"
         self.train_images: np.ndarray | None = None
+        self.train_labels: np.ndarray | None = None
         self.gan: MNISTGAN | None = None
         self.history: dict[str, list[float]] = {}
         self.completed_epochs = 0
@@ -105,11 +106,27 @@ class GANTrainer:
         self._session_start: float | None = None
 
     # ------------------------------------------------------------------ pieces
-    def load_data(self, x_train: np.ndarray | None = None) -> np.ndarray:
-        """Load the uint8 training images (``config.limit`` applied) or use ``x_train``."""
+    def load_data(
+        self, x_train: np.ndarray | None = None, y_train: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Load the uint8 training images and labels (``config.limit`` applied) or use
+        ``x_train``/``y_train``; a conditional preset needs the labels."""
         if x_train is None:
-            (x_train, _), _ = load_mnist(self.config.data_path)
+            (x_train, y_train), _ = load_mnist(self.config.data_path)
         self.train_images = as_image_batch(x_train, self.config.limit)[..., 0]
+        self.train_labels = None
+        if y_train is not None:
+            labels = np.asarray(y_train).reshape(-1)[: len(self.train_images)]
+            if len(labels) != len(self.train_images) or labels.min() < 0 or labels.max() > 9:
+                raise MNISTGANError(
+                    f"training labels must be one int 0..9 per image ({len(self.train_images)})"
+                )
+            self.train_labels = labels.astype(np.int32)
+        if self.config.num_classes and self.train_labels is None:
+            raise MNISTGANError(
+                f"preset {self.config.preset!r} is conditional: it needs the digit labels "
+                "(load_data(x_train, y_train))"
+            )
         return self.train_images
 
     def build_model(self) -> MNISTGAN:
@@ -275,6 +292,7 @@ class GANTrainer:
                     last_epoch=phase.last,
                     seed=self.seed,
                     pixel_range=c.pixel_range,
+                    labels=self.train_labels if c.num_classes else None,
                 ).skip(phase.skip)
                 self._checkpoint_callback.begin_phase(phase.skip)
                 self.gan.fit(
@@ -345,14 +363,17 @@ class GANTrainer:
             ", ".join(str(path) for path in others),
         )
 
-    def generate_samples(self, num_samples: int = 25, seed: int | None = None) -> np.ndarray:
-        """``num_samples`` images from the trained generator, (N, 28, 28, 1) in its pixel range.
+    def generate_samples(
+        self, num_samples: int = 25, seed: int | None = None, labels: Any = None
+    ) -> np.ndarray:
+        """``num_samples`` images from the trained generator, (N, 28, 28, 1) in its pixel range
+        (``labels``: the digits of a conditional model, as in ``MNISTGAN.generate``).
 
         For the default presets that range is [-1, 1]; ``mnist_gan.images.to_uint8`` converts.
         """
         if self.gan is None:
             raise MNISTGANError("no model yet: call train() or build_model() first")
-        return self.gan.generate(num_samples, seed=seed)
+        return self.gan.generate(num_samples, seed=seed, labels=labels)
 
     # ------------------------------------------------------------------ checks and files
     def _steps_per_epoch(self) -> int:

@@ -192,6 +192,37 @@ def evaluate_features(
     }
 
 
+def conditional_metrics(
+    features: np.ndarray,
+    probs: np.ndarray,
+    labels: np.ndarray,
+    reference_features: np.ndarray,
+    reference_labels: np.ndarray,
+) -> dict[str, Any]:
+    """Label accuracy (overall and per digit) and per-digit Fréchet distance (intra-FD) of
+    samples generated for ``labels``; the reference is split by ``reference_labels``."""
+    accuracy, per_digit = metrics.label_accuracy(probs, labels)
+    intra = metrics.intra_frechet_distances(features, labels, reference_features, reference_labels)
+    finite = intra[np.isfinite(intra)]
+    return {
+        "label_accuracy": accuracy,
+        "min_label_accuracy": float(np.nanmin(per_digit)),
+        "label_accuracy_per_digit": [round(float(a), 6) for a in per_digit],
+        "intra_fd_mean": float(finite.mean()) if len(finite) else float("nan"),
+        "intra_fd_min": float(finite.min()) if len(finite) else float("nan"),
+        "intra_fd_max": float(finite.max()) if len(finite) else float("nan"),
+        "intra_fd_per_digit": [round(float(d), 4) for d in intra],
+    }
+
+
+def reference_labels() -> np.ndarray:
+    """The digits of the reference images, in the order of :func:`reference_statistics`."""
+    from mnist_gan.data import load_mnist
+
+    _, (_, y_test) = load_mnist()
+    return y_test
+
+
 def evaluate_images(
     images: np.ndarray,
     num_samples: int | None = None,
@@ -200,13 +231,17 @@ def evaluate_images(
     reference: ReferenceStatistics | None = None,
     kid_subsets: int = KID_SUBSETS,
     kid_subset_size: int = KID_SUBSET_SIZE,
+    labels: np.ndarray | None = None,
+    reference_digits: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Score uint8 images ``(N, 28, 28)`` (or ``(N, 28, 28, 1)``) against the reference.
 
     ``num_samples`` keeps the first that many images (None: all; the protocol is 10,000).
     ``seed`` fixes the KID subsets. ``reference`` defaults to :func:`reference_statistics`
     (the MNIST test split); pass :func:`compute_reference_statistics` of other images to score
-    against those instead. Returns the dict of :func:`evaluate_features`.
+    against those instead. Returns the dict of :func:`evaluate_features`; with ``labels`` (the
+    digit each image was generated for) also :func:`conditional_metrics`, the reference split by
+    ``reference_digits`` (None: the MNIST test labels).
     """
     images = np.asarray(images)
     if num_samples is not None:
@@ -215,11 +250,15 @@ def evaluate_images(
         if len(images) < num_samples:
             raise MNISTGANError(f"asked to score {num_samples} images but got {len(images)}")
         images = images[:num_samples]
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)[: len(images)]
+        if len(labels) != len(images):
+            raise MNISTGANError(f"{len(labels)} labels for {len(images)} images")
     if len(images) < 2:
         raise MNISTGANError("need at least 2 images to evaluate")
     reference = reference if reference is not None else reference_statistics()
     features, probs = _features_and_probs(images)
-    return evaluate_features(
+    result = evaluate_features(
         features,
         probs,
         reference,
@@ -227,6 +266,10 @@ def evaluate_images(
         kid_subsets=kid_subsets,
         kid_subset_size=kid_subset_size,
     )
+    if labels is not None:
+        digits = reference_digits if reference_digits is not None else reference_labels()
+        result.update(conditional_metrics(features, probs, labels, reference.features, digits))
+    return result
 
 
 def evaluate_model(
@@ -245,13 +288,14 @@ def evaluate_model(
     """
     from mnist_gan.images import to_uint8
 
-    images = to_uint8(gan.generate(num_samples, seed=seed), gan.config.pixel_range)
+    images, labels = gan.generate(num_samples, seed=seed, return_labels=True)
     return evaluate_images(
-        images,
+        to_uint8(images, gan.config.pixel_range),
         seed=seed,
         reference=reference,
         kid_subsets=kid_subsets,
         kid_subset_size=kid_subset_size,
+        labels=labels,
     )
 
 

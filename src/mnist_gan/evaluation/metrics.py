@@ -208,6 +208,43 @@ def smallest_class_share(histogram: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- precision / recall
+def label_accuracy(
+    probs: np.ndarray, requested: np.ndarray, num_classes: int = 10
+) -> tuple[float, np.ndarray]:
+    """Share of samples the classifier assigns to the digit they were asked for: overall, and
+    per requested digit (``(num_classes,)``, NaN for a digit never requested)."""
+    predicted = np.argmax(_probs(probs), axis=1)
+    requested = np.asarray(requested).reshape(-1)
+    if requested.shape != predicted.shape:
+        raise MNISTGANError(f"{len(requested)} labels for {len(predicted)} samples")
+    hits = predicted == requested
+    per_class = np.array(
+        [
+            hits[requested == c].mean() if np.any(requested == c) else np.nan
+            for c in range(num_classes)
+        ]
+    )
+    return float(hits.mean()), per_class
+
+
+def intra_frechet_distances(
+    features: np.ndarray,
+    labels: np.ndarray,
+    reference_features: np.ndarray,
+    reference_labels: np.ndarray,
+    num_classes: int = 10,
+) -> np.ndarray:
+    """Fréchet distance of each digit's samples to that digit's reference images (intra-FD,
+    Miyato & Koyama 2018), ``(num_classes,)``; NaN for a digit with fewer than 2 samples."""
+    labels, reference_labels = np.asarray(labels).reshape(-1), np.asarray(reference_labels)
+    distances = np.full(num_classes, np.nan)
+    for c in range(num_classes):
+        mine, theirs = features[labels == c], reference_features[reference_labels == c]
+        if len(mine) >= 2 and len(theirs) >= 2:
+            distances[c] = frechet_distance(*feature_statistics(mine), *feature_statistics(theirs))
+    return distances
+
+
 def knn_radii(features: np.ndarray, k: int = 3, chunk_size: int = 1000) -> np.ndarray:
     """Distance from each row to its k-th nearest *other* row, ``(N,)`` (Euclidean)."""
     x = _as_2d(features, "features")

@@ -26,12 +26,16 @@ LABELS = {
 }
 
 
-def load_source_images(source: str | os.PathLike[str], num: int, seed: int) -> tuple[Any, str]:
-    """uint8 images ``(N, 28, 28)`` to score and a description of where they came from.
+def load_source_images(
+    source: str | os.PathLike[str], num: int, seed: int, labels_path: Any = None
+) -> tuple[Any, str, Any]:
+    """uint8 images ``(N, 28, 28)`` to score, a description of where they came from, and the
+    digit each was generated for (None when unconditional).
 
     ``source``: a ``.npy`` of uint8 images ``(N, 28, 28)`` / ``(N, 28, 28, 1)`` (its first
-    ``num`` are used, or all when it holds fewer), else anything
-    :func:`mnist_gan.loading.load_generator_model` opens (``num`` samples, seeded by ``seed``).
+    ``num`` are used, or all when it holds fewer; ``labels_path`` an ``.npy`` of their digits),
+    else anything :func:`mnist_gan.loading.load_generator_model` opens (``num`` samples,
+    seeded by ``seed``; a conditional model draws balanced digits).
     """
     from mnist_gan.images import to_uint8
 
@@ -51,12 +55,42 @@ def load_source_images(source: str | os.PathLike[str], num: int, seed: int) -> t
         if images.dtype.kind not in "biuf":
             raise MNISTGANError(f"{path} holds {images.dtype} data; expected uint8 images")
         images = images[:num]
-        return images, f"{len(images):,} images from {path}"
+        labels = None if labels_path is None else _read_labels(Path(labels_path), len(images))
+        return images, f"{len(images):,} images from {path}", labels
+    if labels_path is not None:
+        raise MNISTGANError("--labels goes with an .npy of images; a model supplies its own")
     from mnist_gan.loading import load_generator_model
 
     gan = load_generator_model(path)
-    images = to_uint8(gan.generate(num, seed=seed), gan.config.pixel_range)
-    return images, f"{num:,} samples from {path} (seed {seed})"
+    images, labels = gan.generate(num, seed=seed, return_labels=True)
+    images = to_uint8(images, gan.config.pixel_range)
+    return images, f"{num:,} samples from {path} (seed {seed})", labels
+
+
+def _read_labels(path: Path, count: int) -> np.ndarray:
+    """Digits 0..9, one per image, from an ``.npy`` file; MNISTGANError when unusable."""
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, MemoryError) as err:
+        raise MNISTGANError(f"{path} is not a readable .npy array ({err})") from None
+    labels = np.asarray(labels).reshape(-1) if labels.dtype.kind in "iu" else None
+    if labels is None or len(labels) < count or labels.min() < 0 or labels.max() > 9:
+        raise MNISTGANError(f"{path} must hold {count} integer digits 0..9, one per image")
+    return labels[:count]
+
+
+def format_conditional(result: dict[str, Any]) -> str:
+    """The label accuracy and per-digit Fréchet distance lines of a conditional model."""
+    accuracy = "  ".join(f"{d}:{a:.1%}" for d, a in enumerate(result["label_accuracy_per_digit"]))
+    intra = "  ".join(f"{d}:{v:.1f}" for d, v in enumerate(result["intra_fd_per_digit"]))
+    return (
+        f"label accuracy (classifier agrees with the requested digit): "
+        f"{result['label_accuracy']:.2%}, lowest digit {result['min_label_accuracy']:.2%}\n"
+        f"  per digit: {accuracy}\n"
+        f"intra-FD (each digit against that digit's test images): mean "
+        f"{result['intra_fd_mean']:.2f}, min {result['intra_fd_min']:.2f}, max "
+        f"{result['intra_fd_max']:.2f}\n  per digit: {intra}"
+    )
 
 
 def format_table(result: dict[str, Any], baselines: dict[str, dict[str, Any]]) -> str:
@@ -78,6 +112,7 @@ def run_evaluate(
     num: int = ev.NUM_SAMPLES,
     seed: int = ev.SEED,
     json_path: str | os.PathLike[str] | None = None,
+    labels_path: str | os.PathLike[str] | None = None,
 ) -> int:
     """Score ``source`` with the protocol, print the table, optionally write JSON; returns 0."""
     from mnist_gan.evaluation.classifier import WEIGHTS_PATH, classifier_info, weights_hash
@@ -93,8 +128,8 @@ def run_evaluate(
         except OSError as err:
             raise MNISTGANError(f"cannot write {json_file} ({err.strerror or err})") from None
 
-    images, description = load_source_images(source, num, seed)
-    result = ev.evaluate_images(images, seed=seed)
+    images, description, labels = load_source_images(source, num, seed, labels_path)
+    result = ev.evaluate_images(images, seed=seed, labels=labels)
     n = result["num_samples"]
     baselines = {
         "real data": ev.real_baseline(n, seed),
@@ -115,6 +150,8 @@ def run_evaluate(
     print(f"real data = {n:,} MNIST training images, uniform noise = {n:,} random-pixel images")
     print()
     print(format_table(result, baselines))
+    if labels is not None:
+        print(format_conditional(result))
 
     if json_file is not None:
         record = {

@@ -19,7 +19,7 @@ from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.data import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.presets import build_networks, make_config
-from mnist_gan.sampling import Sampler, to_mnist_size
+from mnist_gan.sampling import Sampler, resolve_labels, to_mnist_size
 
 
 def make_optimizer(
@@ -160,10 +160,11 @@ class MNISTGAN(keras.Model):
 
     # ------------------------------------------------------------------ the GAN step
     def train_step(self, data: Any) -> dict[str, Any]:
-        """One adversarial update on a batch of real images (labels, if any, are ignored)."""
+        """One adversarial update on a batch of real images, or ``(images, labels)``: a
+        conditional model gives the fakes the batch's labels; others ignore labels."""
         if self.g_optimizer is None:
             raise MNISTGANError("call gan.compile() before gan.fit()")
-        real = self.prepare_real_images(data)
+        real, labels = self.prepare_real_images(data), self._batch_labels(data)
         batch_size = tf.shape(real)[0]
         d_lr, g_lr = self.d_optimizer.learning_rate, self.g_optimizer.learning_rate
         z = self.sample_noise(batch_size)
@@ -171,7 +172,7 @@ class MNISTGAN(keras.Model):
             # One generator pass feeds both losses (the TF DCGAN tutorial's update): both
             # gradients are taken at the same weights, before either optimizer steps.
             with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-                real_logits, fake_logits, d_loss = self._discriminator_pass(real, z)
+                real_logits, fake_logits, d_loss = self._discriminator_pass(real, labels, z)
                 g_loss = self._generator_loss(fake_logits)
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
             g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
@@ -180,12 +181,12 @@ class MNISTGAN(keras.Model):
         else:
             # Discriminator: real -> 1, fake -> 0. Generator weights are not touched here.
             with tf.GradientTape() as tape:
-                real_logits, fake_logits, d_loss = self._discriminator_pass(real, z)
+                real_logits, fake_logits, d_loss = self._discriminator_pass(real, labels, z)
             self._apply(self.d_optimizer, tape, d_loss, self.discriminator)
             # Generator: fresh fakes labelled real, through the updated discriminator.
             z = self.sample_noise(batch_size)
             with tf.GradientTape() as tape:
-                g_logits = self.discriminator(self.generator(z, training=True), training=True)
+                g_logits = self._discriminate(self._generate(z, labels), labels)
                 g_loss = self._generator_loss(g_logits)
             self._apply(self.g_optimizer, tape, g_loss, self.generator)
         if self.ema_generator is not None:
@@ -207,19 +208,27 @@ class MNISTGAN(keras.Model):
             self.ema_generator, self.generator, self.ema_updates, c.ema_decay, c.ema_start
         )
 
-    def _discriminator_pass(self, real: tf.Tensor, z: tf.Tensor) -> tuple[Any, Any, Any]:
-        """Logits on the real batch and on fakes from ``z``, and the discriminator loss."""
-        fake = self.generator(z, training=True)
+    def _generate(self, z: tf.Tensor, labels: Any) -> tf.Tensor:
+        return self.generator(z if labels is None else [z, labels], training=True)
+
+    def _discriminate(self, images: tf.Tensor, labels: Any) -> tf.Tensor:
+        return self.discriminator(images if labels is None else [images, labels], training=True)
+
+    def _discriminator_pass(self, real: tf.Tensor, labels: Any, z: tf.Tensor) -> tuple[Any, ...]:
+        """Logits on the real batch and on fakes from ``z`` (given the batch's labels when
+        conditional), and the discriminator loss."""
+        fake = self._generate(z, labels)
         if self.config.fused_discriminator:
             # One discriminator call on real and fake together: one larger matmul per layer
             # instead of two. Same maths for a discriminator without batch norm (with it, the
             # batch statistics span both halves); dropout draws one mask for both.
             n = tf.shape(real)[0]
-            logits, penalty = self._real_logits(tf.concat([real, fake], axis=0), n)
+            both = None if labels is None else tf.concat([labels, labels], axis=0)
+            logits, penalty = self._real_logits(tf.concat([real, fake], axis=0), both, n)
             real_logits, fake_logits = logits[:n], logits[n:]
         else:
-            real_logits, penalty = self._real_logits(real)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits, penalty = self._real_logits(real, labels)
+            fake_logits = self._discriminate(fake, labels)
         return (
             real_logits,
             fake_logits,
@@ -231,15 +240,17 @@ class MNISTGAN(keras.Model):
         grads = tape.gradient(loss, network.trainable_weights)
         optimizer.apply_gradients(zip(grads, network.trainable_weights))
 
-    def _real_logits(self, images: tf.Tensor, n_real: Any = None) -> tuple[tf.Tensor, tf.Tensor]:
+    def _real_logits(
+        self, images: tf.Tensor, labels: Any = None, n_real: Any = None
+    ) -> tuple[tf.Tensor, tf.Tensor]:
         """Discriminator logits on ``images`` and the R1 penalty (0 when off) on the real ones:
         all of them, or the first ``n_real``."""
         gamma = self.config.r1_gamma
         if gamma <= 0:
-            return self.discriminator(images, training=True), tf.constant(0.0)
+            return self._discriminate(images, labels), tf.constant(0.0)
         with tf.GradientTape() as tape:
             tape.watch(images)
-            logits = self.discriminator(images, training=True)
+            logits = self._discriminate(images, labels)
             # The sum's gradient holds each image's own input gradient while D treats images
             # independently (batch norm in training mode couples them: then an approximation).
             total = tf.reduce_sum(logits if n_real is None else logits[:n_real])
@@ -273,6 +284,22 @@ class MNISTGAN(keras.Model):
         images = data[0] if isinstance(data, tuple | list) else data
         return as_image_batch_tf(images, self.config.pixel_range, self.config.image_size)
 
+    @property
+    def conditional(self) -> bool:
+        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast)."""
+        return self.config.num_classes > 0
+
+    def _batch_labels(self, data: Any) -> tf.Tensor | None:
+        """The batch's int32 labels for a conditional model; None for an unconditional one."""
+        if not self.conditional:
+            return None
+        if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
+            raise MNISTGANError(
+                f"preset {self.config.preset!r} is conditional: fit it on (images, labels) "
+                "batches, e.g. gan.fit(x_train, y_train) or a dataset of (image, label) pairs"
+            )
+        return tf.reshape(tf.cast(data[1], "int32"), (-1,))
+
     def sample_noise(
         self, num: int | tf.Tensor, seed: keras.random.SeedGenerator | int | None = None
     ) -> tf.Tensor:
@@ -289,7 +316,8 @@ class MNISTGAN(keras.Model):
         return self.generator if self.ema_generator is None else self.ema_generator
 
     def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
-        """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)``."""
+        """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)`` (a
+        conditional model: ``[noise, labels]``)."""
         return self.sampling_generator(inputs, training=training)
 
     def generate(
@@ -298,13 +326,19 @@ class MNISTGAN(keras.Model):
         seed: int | None = None,
         batch_size: int = 1000,
         use_ema: bool | None = None,
-    ) -> np.ndarray:
+        labels: Any = None,
+        return_labels: bool = False,
+    ) -> Any:
         """``num_samples`` generated images as float32 ``(N, 28, 28, 1)`` in the pixel range.
 
         A given ``seed`` makes the result reproducible and leaves the training noise stream
         alone; None draws a fresh seed. Images of a preset that works at another size are
         resized to 28x28. ``use_ema`` picks the EMA (True) or the live (False) generator; None:
         EMA when enabled. Small requests take a numpy fast path (:mod:`mnist_gan.sampling`).
+
+        A conditional model draws the digits ``labels`` asks for (one int for all, or one per
+        sample); without labels, balanced digits (:func:`mnist_gan.sampling.resolve_labels`).
+        ``return_labels=True`` returns ``(images, labels)``.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
             raise MNISTGANError(f"num_samples must be a positive integer, got {num_samples!r}")
@@ -313,7 +347,9 @@ class MNISTGAN(keras.Model):
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31))
         generator = self.generator if use_ema is False else self.sampling_generator
-        return self.sampler.generate(generator, num_samples, seed, batch_size)
+        labels = resolve_labels(labels, num_samples, self.config.num_classes, seed)
+        images = self.sampler.generate(generator, num_samples, seed, batch_size, labels)
+        return (images, labels) if return_labels else images
 
     def interpolate(self, **walk: Any) -> np.ndarray:
         """Latent walks as uint8 ``(rows * steps, 28, 28)`` (``rows``, ``steps``, ``seed``,
