@@ -87,13 +87,9 @@ def test_the_model_keeps_model_settings_only():
 
 def test_network_settings_are_the_ones_a_resume_must_match():
     assert NETWORK_SETTINGS == (
-        "preset",
-        "latent_dim",
-        "noise",
-        "pixel_range",
-        "image_size",
-        "ema_decay",
-    )
+        "preset", "latent_dim", "noise", "pixel_range", "image_size", "num_classes",
+        "g_conditioning", "ema_decay",
+    )  # fmt: skip
 
 
 def test_config_json_round_trips():
