@@ -143,10 +143,10 @@ def score(args: argparse.Namespace) -> None:
         if gan.ema_generator is None or minute in live_at:
             kinds.append(("live", False))
         for which in kinds:
-            images = to_uint8(
-                gan.generate(args.num, seed=0, use_ema=which[1]), gan.config.pixel_range
-            )
-            row[which[0]] = evaluate_images(images, seed=0)
+            # A conditional model draws balanced digits and is scored per digit as well.
+            images, labels = gan.generate(args.num, seed=0, use_ema=which[1], return_labels=True)
+            images = to_uint8(images, gan.config.pixel_range)
+            row[which[0]] = evaluate_images(images, seed=0, labels=labels)
             row[which[0]]["class_histogram"] = list(map(float, row[which[0]]["class_histogram"]))
         rows.append(row)
         print(
