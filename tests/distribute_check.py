@@ -1,0 +1,156 @@
+"""Checks of training under tf.distribute, run in a subprocess by tests/test_distribute.py.
+
+Splits the CPU into two logical devices before TensorFlow starts (the split must not leak
+into other tests), runs one check and prints its result as one JSON line after ``RESULT``.
+Usage: ``python tests/distribute_check.py noise|step|trainer|bn [args]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from mnist_gan import MNISTGAN, distribute  # noqa: E402
+
+LATENT, BATCH = 8, 8
+
+
+def split_cpu(n: int = 2) -> None:
+    """n logical CPU devices (before TensorFlow initialises)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+    )
+
+
+def tiny_networks(batch_norm: bool = False) -> tuple[keras.Model, keras.Model]:
+    """A deterministic pair (no dropout), seeded by the caller."""
+    z = keras.Input((LATENT,))
+    x = keras.layers.Dense(16, name="g1")(z)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(name="gbn")(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Dense(28 * 28, activation="tanh", name="g2")(x)
+    generator = keras.Model(z, keras.layers.Reshape((28, 28, 1))(x), name="generator")
+    image = keras.Input((28, 28, 1))
+    y = keras.layers.Flatten()(image)
+    y = keras.layers.Dense(16, name="d1")(y)
+    if batch_norm:
+        y = keras.layers.BatchNormalization(name="dbn")(y)
+    y = keras.layers.LeakyReLU(0.2)(y)
+    discriminator = keras.Model(image, keras.layers.Dense(1, name="d2")(y), name="discriminator")
+    return generator, discriminator
+
+
+class FixedNoiseGAN(MNISTGAN):
+    """Noise fixed by the test: draw k of a step is ``Z[k]``, replica r takes its rows."""
+
+    Z: np.ndarray  # (2, BATCH, LATENT)
+
+    def sample_noise(self, num, seed=None):  # noqa: D102
+        # Replicas trace concurrently (one thread each): count each replica's draws apart.
+        key = id(tf.distribute.get_replica_context())
+        k = self._draws.get(key, 0) % 2
+        self._draws[key] = k + 1
+        z = tf.constant(self.Z[k])
+        n = distribute.replicas()
+        if n == 1 or tf.distribute.in_cross_replica_context():
+            return z
+        per = BATCH // n
+        return z[distribute.replica_id() * per : (distribute.replica_id() + 1) * per]
+
+
+def one_step(strategy, settings: dict, batch_norm: bool = False, sync: bool = True) -> dict:
+    """Weights and logged losses after one step on the fixed batch under ``strategy``."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(1)
+    images = rng.uniform(-1, 1, (BATCH, 28, 28, 1)).astype("float32")
+    FixedNoiseGAN.Z = rng.normal(size=(2, BATCH, LATENT)).astype("float32")
+    with strategy.scope():
+        g, d = tiny_networks(batch_norm)
+        gan = FixedNoiseGAN(LATENT, g, d, preset="mlp", seed=0, **settings)
+        gan._draws = {}
+        if batch_norm:
+            distribute.synchronize_batch_norm(gan.generator, sync)
+            distribute.synchronize_batch_norm(gan.discriminator, sync)
+        gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+    history = gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(BATCH), epochs=1, verbose=0)
+    return {
+        "weights": [w.numpy().tolist() for w in gan.generator.weights + gan.discriminator.weights],
+        "d_loss": history.history["d_loss"][-1],
+        "g_loss": history.history["g_loss"][-1],
+    }
+
+
+def check_step(cases: list[dict]) -> list[dict]:
+    """For each case: max |difference| of weights and losses, 2 replicas vs one device."""
+    out = []
+    # One strategy for the process: a second MirroredStrategy reuses collective instance keys.
+    mirrored = distribute.make_strategy("mirrored")
+    for case in cases:
+        case = dict(case)
+        batch_norm, sync = case.pop("batch_norm", False), case.pop("sync", True)
+        one = one_step(tf.distribute.get_strategy(), case, batch_norm, sync)
+        two = one_step(mirrored, case, batch_norm, sync)
+        diffs = [
+            float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+            for a, b in zip(one["weights"], two["weights"])
+        ]
+        moved = [float(np.max(np.abs(np.asarray(a)))) for a in one["weights"]]
+        out.append(
+            {
+                **case,
+                "batch_norm": batch_norm,
+                "sync": sync,
+                "max_weight_diff": max(diffs),
+                "losses_one": [one["d_loss"], one["g_loss"]],
+                "losses_two": [two["d_loss"], two["g_loss"]],
+                "weight_scale": max(moved),
+            }
+        )
+    return out
+
+
+def check_noise() -> dict:
+    """Noise of each replica in two runs with the same seed."""
+    strategy = distribute.make_strategy("mirrored")
+
+    def draw():
+        with strategy.scope():
+            gan = MNISTGAN(LATENT, *tiny_networks(), preset="mlp", seed=7)
+
+        @tf.function
+        def step():
+            return strategy.run(lambda: gan.sample_noise(4))
+
+        first = [t.numpy() for t in strategy.experimental_local_results(step())]
+        second = [t.numpy() for t in strategy.experimental_local_results(step())]
+        return first, second
+
+    (a0, a1), (b0, b1) = draw()
+    (c0, c1), _ = draw()
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "replicas_differ": not np.allclose(a0, a1),
+        "steps_differ": not np.allclose(a0, b0),
+        "reproducible": bool(np.array_equal(a0, c0) and np.array_equal(a1, c1)),
+    }
+
+
+if __name__ == "__main__":
+    split_cpu(2)
+    what = sys.argv[1]
+    if what == "noise":
+        result = check_noise()
+    elif what == "step":
+        result = check_step(json.loads(sys.argv[2]))
+    else:
+        raise SystemExit(f"unknown check {what}")
+    print("RESULT " + json.dumps(result))
