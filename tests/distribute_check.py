@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -92,7 +94,6 @@ def one_step(strategy, settings: dict, batch_norm: bool = False, sync: bool = Tr
 def check_step(cases: list[dict]) -> list[dict]:
     """For each case: max |difference| of weights and losses, 2 replicas vs one device."""
     out = []
-    # One strategy for the process: a second MirroredStrategy reuses collective instance keys.
     mirrored = distribute.make_strategy("mirrored")
     for case in cases:
         case = dict(case)
@@ -144,6 +145,60 @@ def check_noise() -> dict:
     }
 
 
+def check_trainer(folder: str) -> dict:
+    """A mirrored run in one go vs stopped after epoch 1 and resumed; files load without one."""
+    import glob
+
+    from mnist_gan.checkpoint import load_checkpoint
+    from mnist_gan.trainer import GANTrainer
+    from tests.conftest import synthetic_digits
+
+    digits = synthetic_digits(64, 3)
+    common = dict(
+        preset="mlp-bn",
+        batch_size=16,
+        seed=3,
+        jit_compile=False,
+        sample_frequency=0,
+        keep_checkpoints=5,
+    )
+
+    def run(out, epochs, strategy="mirrored"):
+        trainer = GANTrainer(epochs=epochs, output_dir=out, strategy=strategy, **common)
+        trainer.load_data(digits)
+        trainer.train(verbose=0)
+        return trainer
+
+    whole = run(f"{folder}/whole", 2)
+    run(f"{folder}/resumed", 1)
+    resumed = run(f"{folder}/resumed", 2)
+    diff = max(
+        float(np.max(np.abs(a.numpy() - b.numpy())))
+        for a, b in zip(whole.gan.weights, resumed.gan.weights)
+    )
+    # A mirrored checkpoint into a model made without a strategy, and back.
+    plain = GANTrainer(epochs=2, output_dir=f"{folder}/plain", strategy="default", **common)
+    plain.build_model()
+    load_checkpoint(plain.gan, sorted(glob.glob(f"{folder}/whole/checkpoints/*.npz"))[-1])
+    load_diff = max(
+        float(np.max(np.abs(a.numpy() - b.numpy())))
+        for a, b in zip(whole.gan.weights, plain.gan.weights)
+    )
+    run(f"{folder}/mixed", 1, "default")
+    mixed = run(f"{folder}/mixed", 2, "mirrored")
+    model = keras.models.load_model(f"{folder}/whole/model.keras")
+    images = model.generate(4, seed=1)
+    return {
+        "whole_vs_resumed": diff,
+        "checkpoint_without_strategy": load_diff,
+        "replicas": whole.summary["replicas"],
+        "history_d_loss": whole.history["d_loss"],
+        "resumed_history_d_loss": resumed.history["d_loss"],
+        "mixed_epochs": mixed.completed_epochs,
+        "keras_file_generates": bool(np.isfinite(images).all() and images.shape == (4, 28, 28, 1)),
+    }
+
+
 if __name__ == "__main__":
     split_cpu(2)
     what = sys.argv[1]
@@ -151,6 +206,8 @@ if __name__ == "__main__":
         result = check_noise()
     elif what == "step":
         result = check_step(json.loads(sys.argv[2]))
+    elif what == "trainer":
+        result = check_trainer(sys.argv[2])
     else:
         raise SystemExit(f"unknown check {what}")
     print("RESULT " + json.dumps(result))

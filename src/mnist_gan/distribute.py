@@ -25,9 +25,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from mnist_gan.config import SETTINGS
 from mnist_gan.errors import MNISTGANError
 
-STRATEGIES = ("default", "one-device", "mirrored", "multi-worker", "tpu")
+STRATEGIES: tuple[str, ...] = SETTINGS["strategy"].choices or ()
+_MADE: dict[tuple[str, ...], tf.distribute.Strategy] = {}
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -47,7 +49,12 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         devices = [d.name for d in tf.config.list_logical_devices("GPU")]
         if not devices:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
+        # One per process and device set: a second MirroredStrategy on the same devices starts
+        # its collective instance keys over, and its all-reduces collide with the first's.
+        key = ("mirrored", *devices)
+        if key not in _MADE:
+            _MADE[key] = tf.distribute.MirroredStrategy(devices)
+        return _MADE[key]
     if name == "multi-worker":
         if not os.environ.get("TF_CONFIG"):
             raise MNISTGANError(
@@ -58,7 +65,9 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError as err:
             raise MNISTGANError(f"TF_CONFIG is not valid JSON ({err})") from None
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        if ("multi-worker",) not in _MADE:  # TensorFlow allows one per process
+            _MADE[("multi-worker",)] = tf.distribute.MultiWorkerMirroredStrategy()
+        return _MADE[("multi-worker",)]
     if name == "tpu":
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
