@@ -2,7 +2,8 @@
 
 Splits the CPU into two logical devices before TensorFlow starts (the split must not leak
 into other tests), runs one check and prints its result as one JSON line after ``RESULT``.
-Usage: ``python tests/distribute_check.py noise|step|trainer|bn [args]``.
+Usage: ``python tests/distribute_check.py noise | step CASES_JSON | trainer FOLDER |
+all FOLDER CASES_JSON | worker FOLDER`` (worker: one process of a TF_CONFIG cluster).
 """
 
 from __future__ import annotations
@@ -199,15 +200,45 @@ def check_trainer(folder: str) -> dict:
     }
 
 
+def check_worker(folder: str) -> dict:
+    """One worker of a MultiWorkerMirroredStrategy cluster (TF_CONFIG set by the caller)."""
+    from mnist_gan.trainer import GANTrainer
+    from tests.conftest import synthetic_digits
+
+    index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    trainer = GANTrainer(
+        preset="mlp",
+        epochs=1,
+        batch_size=16,
+        seed=3,
+        jit_compile=False,
+        sample_frequency=0,
+        strategy="multi-worker",
+        output_dir=f"{folder}/worker{index}",
+    )
+    trainer.load_data(synthetic_digits(64, 3))
+    trainer.train(verbose=0)
+    return {"replicas": trainer.summary["replicas"], "steps": trainer.summary["global_step"]}
+
+
 if __name__ == "__main__":
-    split_cpu(2)
     what = sys.argv[1]
-    if what == "noise":
+    if what != "worker":
+        split_cpu(2)
+    if what == "worker":
+        result = check_worker(sys.argv[2])
+    elif what == "noise":
         result = check_noise()
     elif what == "step":
         result = check_step(json.loads(sys.argv[2]))
     elif what == "trainer":
         result = check_trainer(sys.argv[2])
+    elif what == "all":  # one TensorFlow start for the three checks
+        result = {
+            "noise": check_noise(),
+            "step": check_step(json.loads(sys.argv[3])),
+            "trainer": check_trainer(sys.argv[2]),
+        }
     else:
         raise SystemExit(f"unknown check {what}")
     print("RESULT " + json.dumps(result))

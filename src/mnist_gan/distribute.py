@@ -142,6 +142,22 @@ def global_value(value: tf.Tensor) -> tf.Tensor:
     return tf.distribute.get_replica_context().all_reduce("sum", value)
 
 
+def loggable(logs: dict[str, Any]) -> dict[str, Any]:
+    """``train_step``'s logs in a shape Keras can reduce across workers.
+
+    Keras 3's ``fit`` reduces a multi-worker step's logs with
+    ``strategy.reduce("MEAN", v, axis=0)``, which fails on the scalars every ``train_step``
+    returns ("Invalid reduction dimension 0 for input with 0 dimensions";
+    tensorflow/tensorflow#72388). Under ``MultiWorkerMirroredStrategy`` each log becomes a
+    1-vector, which that reduction turns back into the (global) scalar; elsewhere ``logs`` is
+    returned as it is.
+    """
+    strategy = tf.distribute.get_strategy()
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+
 def synchronize_batch_norm(model: keras.Model, synchronized: bool = True) -> int:
     """Make every ``BatchNormalization`` of ``model`` use global (all-replica) batch statistics,
     or per-replica ones; returns how many layers it set. Without a strategy both are the same.

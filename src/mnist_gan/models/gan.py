@@ -199,7 +199,7 @@ class MNISTGAN(keras.Model):
         logs = {m.name: m.result() for m in self.metrics}
         logs["g_lr"] = tf.cast(g_lr, "float32")
         logs["d_lr"] = tf.cast(d_lr, "float32")
-        return logs
+        return distribute.loggable(logs)
 
     def update_ema(self) -> None:
         """Move ``ema_generator`` one step towards the generator (see :mod:`mnist_gan.ema`)."""
