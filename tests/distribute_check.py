@@ -220,11 +220,45 @@ def check_worker(folder: str) -> dict:
     return {"replicas": trainer.summary["replicas"], "steps": trainer.summary["global_step"]}
 
 
+def bench(strategy_name: str, sync: bool, preset: str = "dcgan", steps: int = 20) -> dict:
+    """Images/s and ms per step of ``steps`` steps (after a warm-up epoch) of ``preset``."""
+    import time
+
+    from mnist_gan.data import scale_images
+    from mnist_gan.models.gan import build_gan
+    from mnist_gan.presets import make_config
+    from tests.conftest import synthetic_digits
+
+    config = make_config(preset, jit_compile=False, batch_size=100)
+    strategy = distribute.make_strategy(strategy_name)
+    with strategy.scope():
+        gan = build_gan(config, seed=0)
+    for network in (gan.generator, gan.discriminator):
+        distribute.synchronize_batch_norm(network, sync)
+    images = scale_images(synthetic_digits(100 * steps, 3), config.pixel_range)
+    data = tf.data.Dataset.from_tensor_slices(images).batch(100).repeat()
+    gan.fit(data, epochs=1, steps_per_epoch=3, verbose=0)  # trace and warm up
+    start = time.perf_counter()
+    gan.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
+    seconds = time.perf_counter() - start
+    return {
+        "strategy": strategy_name,
+        "replicas": distribute.replicas(strategy),
+        "sync_batch_norm": sync,
+        "images_per_second": round(100 * steps / seconds, 1),
+        "ms_per_step": round(1000 * seconds / steps, 1),
+    }
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
-    if what != "worker":
+    if what not in ("worker", "bench1"):
         split_cpu(2)
-    if what == "worker":
+    if what == "bench1":  # python tests/distribute_check.py bench1: one device
+        result = bench("default", False)
+    elif what == "bench2":  # bench2 on|off: 2 logical CPU replicas, sync batch norm on or off
+        result = bench("mirrored", sys.argv[2] == "on")
+    elif what == "worker":
         result = check_worker(sys.argv[2])
     elif what == "noise":
         result = check_noise()
