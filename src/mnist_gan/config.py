@@ -195,6 +195,19 @@ class GANConfig:
     threads: int | None = setting(
         None, "CPU threads for TensorFlow ops (unset: all cores)", RUN, rule=POSITIVE
     )
+    strategy: str = setting(
+        "default",
+        "tf.distribute strategy; batch_size stays the global batch (docs/distributed.md)",
+        RUN,
+        choices=("default", "one-device", "mirrored", "multi-worker", "tpu"),
+    )
+    # Measured in docs/distributed.md: per-replica statistics make 2 replicas train differently
+    # from one device on the same global batch; synchronised ones match it to float rounding.
+    sync_batch_norm: bool = setting(
+        True,
+        "with several replicas, batch norm uses the global batch's statistics (off: per replica)",
+        RUN,
+    )
 
     def validate(self) -> GANConfig:
         """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit.

@@ -31,6 +31,9 @@ def device_info() -> dict[str, object]:
             "Metal (tensorflow-metal)" if metal and gpus else "CUDA" if gpus else "none (CPU)"
         ),
         "cpu_threads": tf.config.threading.get_intra_op_parallelism_threads() or "auto",
+        # What `--strategy mirrored` trains on: one replica per GPU (per logical CPU device).
+        "replicas": f"{len(gpus) or len(tf.config.list_logical_devices('CPU'))} with "
+        "--strategy mirrored (docs/distributed.md)",
     }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from mnist_gan import distribute
 from mnist_gan.callbacks import (
     CheckpointCallback,
     LossCurveCallback,
@@ -104,6 +105,7 @@ class GANTrainer:
         self.summary: dict[str, Any] = {}
         self.exit_status = 0  # 128 + signal number after a SIGTERM/SIGHUP stop (143, 129)
         self._session_start: float | None = None
+        self.strategy: Any = None  # the tf.distribute strategy, made by build_model()
 
     # ------------------------------------------------------------------ pieces
     def load_data(
@@ -134,7 +136,14 @@ class GANTrainer:
         if self.config.threads:
             set_cpu_threads(self.config.threads)
         keras.utils.set_random_seed(self.seed)
-        self.gan = build_gan(self.config, seed=self.seed)
+        # Under a strategy: models, optimizers, metrics and the noise state made in its scope.
+        self.strategy = distribute.make_strategy(self.config.strategy)
+        distribute.check_global_batch(self.config.batch_size, self.strategy)
+        with self.strategy.scope():
+            self.gan = build_gan(self.config, seed=self.seed)
+        if distribute.replicas(self.strategy) > 1:
+            for network in (self.gan.generator, self.gan.discriminator):
+                distribute.synchronize_batch_norm(network, self.config.sync_batch_norm)
         return self.gan
 
     def get_default_callbacks(self, sample_frequency: int | None = None) -> list[Any]:
@@ -294,6 +303,8 @@ class GANTrainer:
                     pixel_range=c.pixel_range,
                     labels=self.train_labels if c.num_classes else None,
                 ).skip(phase.skip)
+                if c.strategy == "multi-worker":
+                    dataset = distribute.shard_by_data(dataset)
                 self._checkpoint_callback.begin_phase(phase.skip)
                 self.gan.fit(
                     dataset,
@@ -342,6 +353,8 @@ class GANTrainer:
             "session_seconds": round(wall, 3),
             "train_seconds": round(self.train_seconds(), 3),
             "images_per_second": round(trained_steps * c.batch_size / wall, 1),
+            "strategy": c.strategy,
+            "replicas": distribute.replicas(self.strategy),
         }
         write_text(self.output_dir / "summary.json", json.dumps(self.summary, indent=1))
         where = f"{self.completed_epochs} epoch(s)" + (
@@ -353,11 +366,12 @@ class GANTrainer:
             else f"Done: {self.completed_epochs - first_epoch} epoch(s), "
         )
         log.info(
-            "%s%d steps in %s, %.0f images/s; wrote %d grid(s) in %s, %s",
+            "%s%d steps in %s, %.0f images/s on %d replica(s); wrote %d grid(s) in %s, %s",
             stopped,
             trained_steps,
             _format_seconds(wall),
             self.summary["images_per_second"],
+            self.summary["replicas"],
             len(grids),
             self._grid_callback.output_dir,
             ", ".join(str(path) for path in others),

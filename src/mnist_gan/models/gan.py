@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan import ema
+from mnist_gan import distribute, ema
 from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.data import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
@@ -192,14 +192,15 @@ class MNISTGAN(keras.Model):
         if self.ema_generator is not None:
             self.update_ema()
 
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
+        # Under a strategy: the global losses, as one device reports them (docs/distributed.md).
+        self.d_loss_tracker.update_state(distribute.global_value(d_loss))
+        self.g_loss_tracker.update_state(distribute.global_value(g_loss))
         self.real_acc_tracker.update_state(tf.reduce_mean(tf.cast(real_logits > 0, "float32")))
         self.fake_acc_tracker.update_state(tf.reduce_mean(tf.cast(fake_logits < 0, "float32")))
         logs = {m.name: m.result() for m in self.metrics}
         logs["g_lr"] = tf.cast(g_lr, "float32")
         logs["d_lr"] = tf.cast(d_lr, "float32")
-        return logs
+        return distribute.loggable(logs)
 
     def update_ema(self) -> None:
         """Move ``ema_generator`` one step towards the generator (see :mod:`mnist_gan.ema`)."""
@@ -257,12 +258,13 @@ class MNISTGAN(keras.Model):
         grads = tape.gradient(total, images)
         grads = grads if n_real is None else grads[:n_real]
         squared_norms = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
-        return logits, 0.5 * gamma * tf.reduce_mean(squared_norms)
+        return logits, distribute.scale_term(0.5 * gamma * tf.reduce_mean(squared_norms))
 
     def _discriminator_loss(self, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
         if self.config.loss == "hinge":
-            loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(
-                tf.nn.relu(1.0 + fake_logits)
+            loss = distribute.scale_term(
+                tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
+                + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
             )
         else:
             loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
@@ -272,7 +274,7 @@ class MNISTGAN(keras.Model):
 
     def _generator_loss(self, fake_logits: tf.Tensor) -> tf.Tensor:
         if self.config.loss == "hinge":
-            return -tf.reduce_mean(fake_logits)
+            return distribute.scale_term(-tf.reduce_mean(fake_logits))
         return self.loss_fn(tf.ones_like(fake_logits), fake_logits)
 
     # ------------------------------------------------------------------ data, noise, sampling
@@ -304,8 +306,11 @@ class MNISTGAN(keras.Model):
         self, num: int | tf.Tensor, seed: keras.random.SeedGenerator | int | None = None
     ) -> tf.Tensor:
         """Noise z of shape ``(num, latent_dim)`` from this model's distribution."""
-        seed = self.seed_generator if seed is None else seed
         shape = (num, self.config.latent_dim)
+        if seed is None and distribute.in_replicas():
+            # Each replica folds its id into the seed: its own noise (docs/distributed.md).
+            return distribute.replica_noise(self.seed_generator, shape, self.config.noise)
+        seed = self.seed_generator if seed is None else seed
         if self.config.noise == "uniform":
             return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
         return keras.random.normal(shape, seed=seed)
