@@ -365,8 +365,9 @@ DEFAULTS = {
         beta_2=0.999, update="alternating", d_loss_reduction="mean", fused_discriminator=True,
     ),
     "cfast": dict(
-        num_classes=10, batch_size=64, g_learning_rate=2e-3, d_learning_rate=2e-3,
-        beta_1=0.0, beta_2=0.99, r1_gamma=0.5, update="simultaneous", ema_decay=0.999,
+        num_classes=10, g_conditioning="both", batch_size=64, g_learning_rate=2e-3,
+        d_learning_rate=2e-3, beta_1=0.0, beta_2=0.99, r1_gamma=0.5, update="simultaneous",
+        ema_decay=0.999,
     ),
 }  # fmt: skip
 

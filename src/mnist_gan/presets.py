@@ -207,6 +207,7 @@ PRESETS: dict[str, Preset] = {
         ),
         {
             "num_classes": 10,
+            "g_conditioning": "both",  # measured best of concat/cbn/both (docs/conditional.md)
             "batch_size": 64,
             "epochs": 30,
             "g_learning_rate": 2e-3,
