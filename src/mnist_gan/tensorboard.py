@@ -4,7 +4,7 @@
 optimizer's ``iterations``, the global step that checkpoints restore):
 
 - ``epoch/<name>`` at each epoch end: every number in the epoch's logs (``d_loss``,
-  ``g_loss``, ``real_acc``, ``fake_acc``, ``g_lr``, ``d_lr`` and, with ``eval_every``, the
+  ``g_loss``, ``d_acc_real``, ``d_acc_fake``, ``g_lr``, ``d_lr`` and, with ``eval_every``, the
   evaluation report's ``eval_*`` values such as the Fréchet distance);
 - ``step/<name>`` every ``sample_frequency`` steps: the same logs as the train step reports
   them at that step (Keras' running means since the epoch began);
