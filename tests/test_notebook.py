@@ -25,10 +25,15 @@ def test_training_demo_notebook_executes(tmp_path, tiny_npz, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(images) >= 4  # real digits, grids, loss curves, fresh samples
+    # real digits, the live grid, saved grids, loss curves, fresh samples, the latent walk
+    assert len(images) >= 6
     assert (tmp_path / "demo" / "model.keras").is_file()
     text = "".join(o.get("text", "") for o in outputs)
     assert "Done: 1 epoch(s)" in text and "tensorflow" in text
+    assert "unconditional model: no digit picker" in text
+    # The live grid's caption, updated in place (one output, the final step's text).
+    captions = [o for o in outputs if "epoch 1 · step" in o.get("data", {}).get("text/plain", "")]
+    assert len(captions) == 1 and "d_loss" in captions[0]["data"]["text/plain"]
 
 
 if __name__ == "__main__":

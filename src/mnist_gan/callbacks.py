@@ -63,31 +63,49 @@ class SampleGridCallback(keras.callbacks.Callback):
     def _global_step(self) -> int:
         return int(self.model.g_optimizer.iterations.numpy())
 
-    def save_now(self) -> Path | None:
-        """Draw the fixed noise batch through the generator and save the grid now."""
+    def fixed_noise_images(self) -> np.ndarray | None:
+        """uint8 ``(num_samples, 28, 28)``: the fixed noise batch through the generator now.
+
+        None (with a warning) when the generator's output is not finite. Other callbacks
+        (TensorBoard) call this to show the same digits as the PNG grids.
+        """
         gan = self.model
         if self._noise is None:
             self._noise = np.asarray(
                 gan.sample_noise(self.num_samples, seed=keras.random.SeedGenerator(self.seed))
             )
-        step = self._global_step()
-        if step == self._last_step:
-            return None
-        columns = None
         inputs: Any = self._noise
-        if gan.conditional:
+        columns = self.grid_columns()
+        if columns is not None:  # conditional: a row per digit, a noise vector per column
             classes = gan.config.num_classes
-            columns = max(1, self.num_samples // classes)
             inputs = [
                 np.tile(self._noise[:columns], (classes, 1)),
                 np.repeat(np.arange(classes, dtype=np.int32), columns),
             ]
         images = gan.to_mnist_size(gan.sampling_generator(inputs, training=False))
         if not np.isfinite(images).all():
-            log.warning("no grid at step %d: the generator's output is not finite", step)
+            log.warning(
+                "no grid at step %d: the generator's output is not finite", self._global_step()
+            )
+            return None
+        return to_uint8(images, gan.config.pixel_range)
+
+    def grid_columns(self) -> int | None:
+        """Columns of a conditional model's grid (one noise vector each); None otherwise."""
+        if not self.model.conditional:
+            return None
+        return max(1, self.num_samples // self.model.config.num_classes)
+
+    def save_now(self) -> Path | None:
+        """Draw the fixed noise batch through the generator and save the grid now."""
+        step = self._global_step()
+        if step == self._last_step:
+            return None
+        pixels = self.fixed_noise_images()
+        if pixels is None:
             return None
         path = self.output_dir / f"epoch_{self._epoch + 1:03d}_step_{step:06d}.png"
-        save_grid(to_uint8(images, gan.config.pixel_range), path, ncols=columns)
+        save_grid(pixels, path, ncols=self.grid_columns())
         self.written.append(path)
         self._last_step = step
         return path

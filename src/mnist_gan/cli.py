@@ -165,6 +165,8 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
             options.update(type=float, nargs=2, metavar=("LOW", "HIGH"))
         else:
             options["type"] = spec.kind
+        if spec.const is not None:  # the flag alone means const: --tensorboard [DIR]
+            options.update(nargs="?", const=spec.const)
         if spec.choices:  # (preset names are checked by make_config: one clear error line)
             options["choices"] = spec.choices
         parser.add_argument(spec.flag, help=f"{spec.help} ({preset_defaults(name)})", **options)

@@ -43,6 +43,7 @@ class Rule:
 
 POSITIVE = Rule(lambda v: v > 0, "> 0")
 NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
+NOT_EMPTY = Rule(lambda v: bool(v.strip()), "that is not empty")
 UNIT_OPEN = Rule(lambda v: 0 <= v < 1, "in [0, 1)")
 DECAY = Rule(lambda v: 0 < v <= 1, "in (0, 1]")
 INCREASING_PAIR = Rule(lambda v: len(v) == 2 and v[0] < v[1], "(low, high) with low < high")
@@ -57,11 +58,13 @@ def setting(
     choices: tuple[str, ...] | None = None,
     flag: str | None = None,
     internal: str | None = None,
+    const: Any = None,
 ) -> Any:
     """Declare one setting: a dataclass field whose metadata the rest of the package reads.
 
     ``flag`` overrides the CLI flag derived from the name (``r1_gamma`` -> ``--r1-gamma``);
-    ``internal`` keeps a setting off the CLI and says why.
+    ``internal`` keeps a setting off the CLI and says why; ``const`` lets the flag be given
+    without a value, which then means ``const`` (``--tensorboard`` alone).
     """
     meta = {
         "help": help,
@@ -70,6 +73,7 @@ def setting(
         "choices": choices,
         "flag": flag,
         "internal": internal,
+        "const": const,
     }
     return field(default=default, metadata=meta)
 
@@ -208,6 +212,15 @@ class GANConfig:
         "with several replicas, batch norm uses the global batch's statistics (off: per replica)",
         RUN,
     )
+    tensorboard: str | None = setting(
+        None,
+        "TensorBoard logs (scalars, sample grids) in DIR, relative to the output folder "
+        "(flag alone: tensorboard -> OUTPUT/tensorboard; needs the tensorboard package)",
+        RUN,
+        rule=NOT_EMPTY,
+        const="tensorboard",
+    )
+    animate: bool = setting(False, "write OUTPUT/progress.gif from the grids after training", RUN)
 
     def validate(self) -> GANConfig:
         """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit.
@@ -246,6 +259,7 @@ class SettingSpec:
     choices: tuple[str, ...] | None
     flag: str
     internal: str | None
+    const: Any = None  # the value of the flag given alone (None: the flag needs a value)
 
 
 def _read_declarations() -> dict[str, SettingSpec]:
@@ -269,6 +283,7 @@ def _read_declarations() -> dict[str, SettingSpec]:
             choices=meta["choices"],
             flag=meta["flag"] or "--" + f.name.replace("_", "-"),
             internal=meta["internal"],
+            const=meta.get("const"),
         )
     return specs
 

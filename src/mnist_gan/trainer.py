@@ -63,7 +63,8 @@ class GANTrainer:
     ``output_dir`` receives ``generated_samples/*.png`` grids, ``checkpoints/ckpt-epoch-*.npz``
     (one per epoch, newest 3 kept), ``history.json``, ``loss_curves.png``, ``config.json``,
     ``summary.json`` (steps, time, images/s, how the session ended) and the final
-    ``model.keras``.
+    ``model.keras``; with ``animate`` also ``progress.gif``, with ``tensorboard`` event files
+    (:mod:`mnist_gan.tensorboard`).
     """
 
     def __init__(
@@ -172,6 +173,16 @@ class GANTrainer:
             from mnist_gan.evaluation.callback import EvaluationCallback
 
             evaluation = [EvaluationCallback(every_epochs=c.eval_every, output_dir=self.output_dir)]
+        if c.tensorboard:  # after the evaluation, whose eval_ metrics it logs too
+            from mnist_gan.tensorboard import TensorBoardImages, tensorboard_dir
+
+            evaluation.append(
+                TensorBoardImages(
+                    tensorboard_dir(self.output_dir, c.tensorboard),
+                    self._grid_callback.fixed_noise_images,
+                    sample_frequency=self._grid_callback.sample_frequency,
+                )
+            )
         return [self._grid_callback, *evaluation, self._checkpoint_callback, self._curve_callback]
 
     def train_seconds(self) -> float:
@@ -199,6 +210,10 @@ class GANTrainer:
         set :attr:`exit_status`; a non-finite loss stops training with an error and no
         non-finite weights are saved.
         """
+        if self.config.tensorboard:
+            from mnist_gan.tensorboard import require_tensorboard
+
+            require_tensorboard()  # before any file is touched
         self._check_output_dir()
         extra = list(callbacks or [])
         if progress is not None:
@@ -342,6 +357,12 @@ class GANTrainer:
         latest = self._checkpoint_callback.latest
         curves = self._curve_callback.written
         others = [*([latest] if latest else []), *([curves] if curves else []), self.model_path]
+        if c.animate and grids:
+            from mnist_gan.animate import animate_grids
+
+            others.append(
+                animate_grids(self._grid_callback.output_dir, self.output_dir / "progress.gif")
+            )
         self.files_written = [*grids, *others]
         expired = budget is not None and budget.expired
         self.summary = {
