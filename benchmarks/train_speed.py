@@ -3,8 +3,11 @@
 Run: ``python -m benchmarks.train_speed`` (all presets; ``--presets dcgan,mlp`` for some).
 Writes ``benchmarks/results/train_speed.json`` and ``.md``.
 
-For each preset it alternates, ``--repeats`` times, a timed run of ``MNISTGAN.fit`` (the
-package's path, with the preset's speed settings) and a timed run of a *reference loop* written
+For each preset it alternates, ``--repeats`` times: the *model defaults* (``MNISTGAN(preset=P)``,
+``compile()`` with no arguments, ``fit`` on a plain pre-scaled float ``tf.data``), the
+*package* path (``build_gan`` + the trainer's data), a *same-update reference* (for alternating
+presets a hand-written loop in the keras-io GAN guide's style:
+:func:`make_alternating_reference_step`), and a *reference loop* written
 the way the TensorFlow DCGAN tutorial writes it: one ``@tf.function`` step with two
 ``GradientTape``s, one generator forward, the discriminator called on the real and the fake
 batch separately, ``apply_gradients``, and a ``from_tensor_slices -> shuffle -> batch ->
@@ -12,7 +15,8 @@ prefetch`` pipeline; same networks, batch size and optimizers, and the logistic 
 R1 in both (a preset's ``r1_gamma`` and ``loss`` are set to 0 and ``bce`` here, as the reference
 has neither; R1 costs ``fast`` about 5 % per step in its quality runs). Each timed run follows
 a warm-up
-(tracing, compilation). Medians are reported, and the ratio package / reference per preset.
+(tracing, compilation). Medians and IQRs are reported with the load average of each round,
+and the ratios defaults / same-update reference and package / reference per preset.
 
 Also measured: one-image generation latency through ``MNISTGAN.generate`` (p50, p99) and
 images/s at batch 1000; peak resident memory of the process; achieved GFLOP/s from an analytic
