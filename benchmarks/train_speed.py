@@ -3,8 +3,11 @@
 Run: ``python -m benchmarks.train_speed`` (all presets; ``--presets dcgan,mlp`` for some).
 Writes ``benchmarks/results/train_speed.json`` and ``.md``.
 
-For each preset it alternates, ``--repeats`` times, a timed run of ``MNISTGAN.fit`` (the
-package's path, with the preset's speed settings) and a timed run of a *reference loop* written
+For each preset it alternates, ``--repeats`` times: the *model defaults* (``MNISTGAN(preset=P)``,
+``compile()`` with no arguments, ``fit`` on a plain pre-scaled float ``tf.data``), the
+*package* path (``build_gan`` + the trainer's data), a *same-update reference* (for alternating
+presets a hand-written loop in the keras-io GAN guide's style:
+:func:`make_alternating_reference_step`), and a *reference loop* written
 the way the TensorFlow DCGAN tutorial writes it: one ``@tf.function`` step with two
 ``GradientTape``s, one generator forward, the discriminator called on the real and the fake
 batch separately, ``apply_gradients``, and a ``from_tensor_slices -> shuffle -> batch ->
@@ -12,7 +15,8 @@ prefetch`` pipeline; same networks, batch size and optimizers, and the logistic 
 R1 in both (a preset's ``r1_gamma`` and ``loss`` are set to 0 and ``bce`` here, as the reference
 has neither; R1 costs ``fast`` about 5 % per step in its quality runs). Each timed run follows
 a warm-up
-(tracing, compilation). Medians are reported, and the ratio package / reference per preset.
+(tracing, compilation). Medians and IQRs are reported with the load average of each round,
+and the ratios defaults / same-update reference and package / reference per preset.
 
 Also measured: one-image generation latency through ``MNISTGAN.generate`` (p50, p99) and
 images/s at batch 1000; peak resident memory of the process; achieved GFLOP/s from an analytic
@@ -34,6 +38,7 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +86,48 @@ def make_reference_step(generator, discriminator, g_opt, d_opt, config):
     return train_step
 
 
+def make_alternating_reference_step(generator, discriminator, g_opt, d_opt, config):
+    """The keras-io GAN guide's alternating step: a discriminator step on real and fake
+    images, then a generator step on fresh noise through the updated discriminator; two tapes,
+    one ``@tf.function``. The discriminator sees real and fake in two calls (one call on the
+    concatenation when the preset fuses them), so both loops run the same update."""
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    latent, batch_noise = config.latent_dim, config.noise
+    fused, mean = config.fused_discriminator, config.d_loss_reduction == "mean"
+
+    def noise(n):
+        if batch_noise == "uniform":
+            return tf.random.uniform([n, latent], -1.0, 1.0)
+        return tf.random.normal([n, latent])
+
+    @tf.function
+    def train_step(images):
+        n = tf.shape(images)[0]
+        generated = generator(noise(n), training=True)
+        with tf.GradientTape() as disc_tape:
+            if fused:
+                logits = discriminator(tf.concat([images, generated], 0), training=True)
+                real_output, fake_output = logits[:n], logits[n:]
+            else:
+                real_output = discriminator(images, training=True)
+                fake_output = discriminator(generated, training=True)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
+                tf.zeros_like(fake_output), fake_output
+            )
+            if mean:
+                disc_loss = disc_loss / 2.0
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        with tf.GradientTape() as gen_tape:
+            fake_output = discriminator(generator(noise(n), training=True), training=True)
+            gen_loss = bce(tf.ones_like(fake_output), fake_output)
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
+        return gen_loss, disc_loss
+
+    return train_step
+
+
 def reference_dataset(images: np.ndarray, config) -> tf.data.Dataset:
     """The tutorial's pipeline: float images in range, shuffled, batched, prefetched."""
     low, high = config.pixel_range
@@ -95,15 +142,20 @@ def reference_dataset(images: np.ndarray, config) -> tf.data.Dataset:
     )
 
 
-class Reference:
-    """Networks + optimizers + step of the reference loop for one preset."""
+float_dataset = reference_dataset  # a plain tf.data pipeline of pre-scaled float images
 
-    def __init__(self, config, images: np.ndarray) -> None:
+
+class Reference:
+    """Networks + optimizers + step of a reference loop for one preset: the TF DCGAN tutorial's
+    simultaneous step (``update="simultaneous"``), or the keras-io alternating one."""
+
+    def __init__(self, config, images: np.ndarray, update: str = "simultaneous") -> None:
         keras.utils.set_random_seed(0)
         gan = MNISTGAN(config=config)
         self.generator, self.discriminator = gan.generator, gan.discriminator
         g_opt, d_opt = make_optimizers(config)
-        self.step = make_reference_step(self.generator, self.discriminator, g_opt, d_opt, config)
+        make = make_reference_step if update == "simultaneous" else make_alternating_reference_step
+        self.step = make(self.generator, self.discriminator, g_opt, d_opt, config)
         self.dataset = reference_dataset(images, config)
 
     def run(self, steps: int) -> float:
@@ -117,6 +169,34 @@ class Reference:
                 if done == steps:
                     break
         return time.perf_counter() - start
+
+
+class ModelDefaults:
+    """What the README shows: ``MNISTGAN(preset=P)``, ``gan.compile()`` with no arguments, and
+    ``gan.fit`` on a plain ``tf.data`` pipeline of pre-scaled floats (shuffled, batched,
+    prefetched). Only the benchmark's overrides (no R1, logistic loss) are passed."""
+
+    def __init__(self, config, images: np.ndarray, overrides: dict[str, Any]) -> None:
+        keras.utils.set_random_seed(0)
+        settings = {"r1_gamma": 0.0, "loss": "bce", **overrides}
+        settings.pop("batch_size", None)
+        self.gan = MNISTGAN(preset=config.preset, seed=0, **_model_settings(settings))
+        self.gan.compile()
+        self.spe = self.gan.steps_per_execution or 1
+        self.dataset = float_dataset(images, config).repeat()
+
+    def run(self, steps: int) -> float:
+        """Seconds for ``steps`` training steps via ``fit`` (steps rounded to executions)."""
+        steps = max(self.spe, steps - steps % self.spe)
+        start = time.perf_counter()
+        self.gan.fit(self.dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+        return time.perf_counter() - start
+
+
+def _model_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    from mnist_gan.config import MODEL_SETTINGS
+
+    return {k: v for k, v in settings.items() if k in MODEL_SETTINGS}
 
 
 class Package:
@@ -260,26 +340,44 @@ def benchmark_config(name: str, overrides: dict[str, Any]):
     return make_config(name, **{"r1_gamma": 0.0, "loss": "bce", **overrides})
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    """Median and interquartile range."""
+    q1, med, q3 = np.percentile(values, [25, 50, 75])
+    return {"median": float(med), "q1": float(q1), "q3": float(q3)}
+
+
 def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any]) -> dict:
-    """Alternate package and reference runs for one preset; medians and ratio."""
+    """Alternate, ``repeats`` times, the model-defaults path, the package (trainer data) path,
+    the reference loop running the preset's own update and the simultaneous tutorial loop."""
     config = benchmark_config(name, overrides)
     images = np.random.default_rng(0).integers(0, 256, (6400, 28, 28), dtype=np.uint8)
-    package, reference = Package(config, images), Reference(config, images)
-    warm = max(3, config.steps_per_execution)
-    package.run(warm)
-    reference.run(warm)
-    if steps <= 0:  # size each timed run to about 4 seconds of the reference loop
+    loops: dict[str, Any] = {
+        "defaults": ModelDefaults(config, images, overrides),
+        "package": Package(config, images),
+        "reference_same": Reference(config, images, config.update),
+    }
+    if config.update != "simultaneous":
+        loops["reference"] = Reference(config, images, "simultaneous")
+    warm = max(3, 2 * config.steps_per_execution)
+    for loop in loops.values():
+        loop.run(warm)
+    if steps <= 0:  # size each timed run to about 2 seconds of the reference loop
         probe = 2 if config.image_size > 28 else 5
-        per_step = reference.run(probe) / probe
-        spe = config.steps_per_execution
-        steps = int(min(600, max(3 if per_step > 1 else 10, 4.0 / per_step)))
-        steps = max(spe, steps - steps % spe)
-    pkg, ref = [], []
+        per_step = loops["reference_same"].run(probe) / probe
+        steps = int(min(600, max(3 if per_step > 1 else 10, 2.0 / per_step)))
+    spe = config.steps_per_execution
+    steps = max(spe, steps - steps % spe)
+    runs: dict[str, list[float]] = {key: [] for key in loops}
+    loads = []
     for _ in range(repeats):
-        pkg.append(steps * config.batch_size / package.run(steps))
-        ref.append(steps * config.batch_size / reference.run(steps))
-    flops = step_flops_per_image(package.gan, config.update)
-    ref_flops = step_flops_per_image(package.gan, "simultaneous")
+        loads.append(os.getloadavg()[0])
+        for key, loop in loops.items():
+            runs[key].append(steps * config.batch_size / loop.run(steps))
+    if "reference" not in runs:
+        runs["reference"] = runs["reference_same"]
+    med = {key: statistics.median(values) for key, values in runs.items()}
+    flops = step_flops_per_image(loops["package"].gan, config.update)
+    ref_flops = step_flops_per_image(loops["package"].gan, "simultaneous")
     result = {
         "preset": name,
         "batch_size": config.batch_size,
@@ -287,17 +385,25 @@ def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any])
         "update": config.update,
         "jit_compile": config.jit_compile,
         "steps_per_execution": config.steps_per_execution,
-        "package_images_per_s": statistics.median(pkg),
-        "reference_images_per_s": statistics.median(ref),
-        "package_runs": pkg,
-        "reference_runs": ref,
-        "ratio": statistics.median(pkg) / statistics.median(ref),
-        "package_gflops": statistics.median(pkg) * flops / 1e9,
-        "reference_gflops": statistics.median(ref) * ref_flops / 1e9,
+        "fused_discriminator": config.fused_discriminator,
+        "loads": loads,
+        "defaults_images_per_s": med["defaults"],
+        "package_images_per_s": med["package"],
+        "reference_same_images_per_s": med["reference_same"],
+        "reference_images_per_s": med["reference"],
+        "spread": {key: spread(values) for key, values in runs.items()},
+        "defaults_runs": runs["defaults"],
+        "package_runs": runs["package"],
+        "reference_same_runs": runs["reference_same"],
+        "reference_runs": runs["reference"],
+        "ratio_defaults_same_update": med["defaults"] / med["reference_same"],
+        "ratio": med["package"] / med["reference"],
+        "package_gflops": med["package"] * flops / 1e9,
+        "reference_gflops": med["reference"] * ref_flops / 1e9,
         "train_mflop_per_image": flops / 1e6,
     }
     if name in ("dcgan", "mlp") or overrides.get("latency"):
-        result["generation"] = generation_latency(package.gan)
+        result["generation"] = generation_latency(loops["package"].gan)
     return result
 
 
@@ -306,8 +412,29 @@ def markdown(results: dict) -> str:
     lines = [
         f"Machine: {results['machine']}; dense matmul peak {results['matmul_peak_gflops']:.0f} "
         f"GFLOP/s; TensorFlow {results['tensorflow']}, Keras {results['keras']}; "
-        f"{results['repeats']} alternating repeats of about 4 s each, medians; "
-        f"peak RSS {results['peak_rss_mib']:.0f} MiB.",
+        f"{results['repeats']} alternating repeats, medians (IQR); "
+        f"peak RSS {results['peak_rss_mib']:.0f} MiB; {results.get('date', '')}.",
+        "",
+        f"Command: `{results.get('command', 'python -m benchmarks.train_speed')}`",
+        "",
+        "Model defaults (`MNISTGAN(preset=P)`, `compile()`, `fit` on a plain float `tf.data`) "
+        "against a hand-written loop running the same update:",
+        "",
+        "| preset | update | model defaults img/s | same-update reference img/s | ratio | load |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for r in results["presets"]:
+        d, f = r["spread"]["defaults"], r["spread"]["reference_same"]
+        lines.append(
+            f"| {r['preset']} | {r['update']} | {d['median']:.0f} ({d['q1']:.0f}–{d['q3']:.0f}) | "
+            f"{f['median']:.0f} ({f['q1']:.0f}–{f['q3']:.0f}) | "
+            f"**{r['ratio_defaults_same_update']:.2f}×** | "
+            f"{min(r['loads']):.1f}–{max(r['loads']):.1f} |"
+        )
+    lines += [
+        "",
+        "The package's path (trainer data, preset settings) against the simultaneous TF DCGAN "
+        "tutorial loop:",
         "",
         "| preset | batch | update | XLA | steps/exec | package img/s | reference img/s | "
         "ratio | package GFLOP/s | reference GFLOP/s |",
@@ -366,13 +493,16 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps({"preset": args.ablation, "overrides": overrides, **found}))
         return found
     results = {
-        "machine": f"{platform.node() or 'host'}: {os.cpu_count()} CPU threads, "
-        f"{platform.machine()}, {_gpu_names() or 'no GPU'}",
+        "machine": f"{platform.node() or 'host'}: {_cpu_model()}, {os.cpu_count()} CPU threads, "
+        f"{platform.machine()}, {_gpu_names() or 'no GPU'}, load {os.getloadavg()[0]:.1f}",
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "steps": args.steps,
         "repeats": args.repeats,
         "overrides": overrides,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python -m benchmarks.train_speed "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "matmul_peak_gflops": matmul_peak_gflops(),
         "presets": [],
     }
@@ -387,6 +517,16 @@ def main(argv: list[str] | None = None) -> dict:
     out.with_suffix(".md").write_text(markdown(results))
     print(markdown(results))
     return results
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def _gpu_names() -> str:

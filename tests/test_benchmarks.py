@@ -19,6 +19,8 @@ def test_benchmark_runs_both_loops():
     result = bench_preset("dcgan", steps=2, repeats=1, overrides={"batch_size": 16})
     assert result["package_images_per_s"] > 0 and result["reference_images_per_s"] > 0
     assert result["ratio"] > 0 and result["generation"]["p50_ms"] > 0
+    assert result["ratio_defaults_same_update"] > 0 and result["defaults_images_per_s"] > 0
+    assert result["spread"]["reference_same"]["q1"] <= result["spread"]["reference_same"]["q3"]
     results = {
         "machine": "test",
         "matmul_peak_gflops": 1.0,
@@ -29,3 +31,13 @@ def test_benchmark_runs_both_loops():
         "presets": [result],
     }
     assert "| dcgan | 16 |" in markdown(results)
+
+
+def test_lever_harness_runs():
+    from benchmarks.levers import markdown as levers_markdown
+    from benchmarks.levers import measure
+
+    result = measure("mlp", 0.01, 1, ["reference", "fit"])
+    assert set(result["variants"]) == {"reference", "fit"}
+    assert result["variants"]["reference"]["vs_reference"] == 1.0
+    assert "| fit |" in levers_markdown([result])

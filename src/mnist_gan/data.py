@@ -341,6 +341,7 @@ def make_epoch_dataset(
     limit: int | None = None,
     pixel_range: tuple[float, float] = (-1.0, 1.0),
     labels: np.ndarray | None = None,
+    resident: str = "float32",
 ):
     """Batches for epochs ``first_epoch .. last_epoch - 1`` back to back, for resumable runs.
 
@@ -349,10 +350,20 @@ def make_epoch_dataset(
     Epoch ``e``'s order is a stateless shuffle keyed by ``(seed, e)``, so the batches of epoch
     3 are the same whether training ran 0..5 in one go or resumed at 3. Use with
     ``fit(..., steps_per_epoch=steps_per_epoch(n, batch_size), initial_epoch=first_epoch)``.
+
+    ``resident="float32"`` keeps the images scaled to ``pixel_range`` once, as float32 (4 bytes a
+    pixel: 188 MB for MNIST's 60,000), so a batch is one gather; ``"uint8"`` keeps the raw bytes
+    and scales each batch after the gather (a quarter of the memory, slower on a small CPU: see
+    docs/speed.md). Both give the same numbers.
     """
     import tensorflow as tf
 
-    x = tf.constant(as_image_batch(images, limit))  # resident: no per-epoch copy
+    pixels = as_image_batch(images, limit)
+    if resident == "float32":
+        pixels = scale_images(pixels, pixel_range)  # same formula as _scale_tf: same values
+    elif resident != "uint8":
+        raise ValueError(f"resident must be 'float32' or 'uint8', got {resident!r}")
+    x = tf.constant(pixels)  # resident: no per-epoch copy
     count = int(x.shape[0])
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:

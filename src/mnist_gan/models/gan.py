@@ -133,7 +133,10 @@ class MNISTGAN(keras.Model):
 
         With no arguments, uses the settings' optimizers (:func:`make_optimizers`; for
         ``dcgan``: Adam(0.5, 0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied
-        by 0.96 every 1000 steps) and binary cross-entropy on logits. XLA is off unless asked.
+        by 0.96 every 1000 steps) and binary cross-entropy on logits. XLA is off unless asked:
+        with XLA, TensorFlow draws other random bits for the same seed, so a preset's numbers
+        would change (docs/speed.md measures what it buys: 1.9x for ``mlp``, unclear for
+        ``fast``); the trainer and CLI pass the preset's ``jit_compile``.
         """
         if g_optimizer is None or d_optimizer is None:
             default_g, default_d = make_optimizers(self.config)
