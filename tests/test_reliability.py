@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -116,3 +117,46 @@ def test_divergence_stops_with_a_clear_error_and_saves_no_nan(tmp_path):
     for _, path in list_checkpoints(tmp_path / "checkpoints"):
         with np.load(path) as archive:
             assert all(np.isfinite(archive[k]).all() for k in archive.files if k != "__header__")
+
+
+class PoisonOnce(keras.callbacks.Callback):
+    """A fault injected for real: at global step ``at`` (every time it comes round when
+    ``always``), one generator weight becomes NaN, as after an overflow."""
+
+    def __init__(self, at, always=False):
+        super().__init__()
+        self.at, self.always, self.fired = at, always, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations) == self.at and (self.always or not self.fired):
+            kernel = self.model.generator.trainable_variables[0]
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+            self.fired += 1
+
+
+def rollback_trainer(out, **settings):
+    trainer = GANTrainer(
+        output_dir=out, batch_size=40, epochs=3, seed=1, jit_compile=False,
+        on_divergence="rollback", **settings,
+    )  # fmt: skip
+    trainer.load_data(synthetic_digits(80))
+    return trainer
+
+
+def test_rollback_reloads_the_last_good_checkpoint_with_lower_rates(tmp_path, caplog):
+    trainer = rollback_trainer(tmp_path)
+    trainer.train(callbacks=[PoisonOnce(at=3)], verbose=0)  # step 3: in the second epoch
+    assert trainer.completed_epochs == 3 and int(trainer.gan.g_optimizer.iterations) == 6
+    (record,) = json.loads((tmp_path / "history.json").read_text())["rollbacks"]
+    assert record["step"] >= 3 and record["resumed_from"].endswith("ckpt-epoch-0001.npz")
+    assert record["g_learning_rate"] == pytest.approx(1e-4)  # dcgan's 2e-4, halved
+    assert "rolled back to" in caplog.text
+    assert all(np.isfinite(v.numpy()).all() for v in trainer.gan.weights)
+
+
+def test_rollbacks_are_bounded(tmp_path):
+    trainer = rollback_trainer(tmp_path, max_rollbacks=2)
+    with pytest.raises(MNISTGANError, match="2 rollbacks did not help"):
+        trainer.train(callbacks=[PoisonOnce(at=3, always=True)], verbose=0)
+    assert len(json.loads((tmp_path / "history.json").read_text())["rollbacks"]) == 2
+    assert not (tmp_path / "model.keras").exists()

@@ -46,6 +46,7 @@ NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
 NOT_EMPTY = Rule(lambda v: bool(v.strip()), "that is not empty")
 UNIT_OPEN = Rule(lambda v: 0 <= v < 1, "in [0, 1)")
 DECAY = Rule(lambda v: 0 < v <= 1, "in (0, 1]")
+FRACTION = Rule(lambda v: 0 < v < 1, "in (0, 1)")
 INCREASING_PAIR = Rule(lambda v: len(v) == 2 and v[0] < v[1], "(low, high) with low < high")
 
 
@@ -219,6 +220,19 @@ class GANConfig:
         RUN,
         rule=NOT_EMPTY,
         const="tensorboard",
+    )
+    on_divergence: str = setting(
+        "stop",
+        "on a non-finite loss: stop with an error, or roll back to the last good checkpoint, "
+        "lower both learning rates by rollback_factor and continue",
+        RUN,
+        choices=("stop", "rollback"),
+    )
+    rollback_factor: float = setting(
+        0.5, "learning-rate multiplier of each rollback", RUN, rule=FRACTION
+    )
+    max_rollbacks: int = setting(
+        3, "rollbacks before a diverging run stops with an error", RUN, rule=POSITIVE
     )
     animate: bool = setting(False, "write OUTPUT/progress.gif from the grids after training", RUN)
 

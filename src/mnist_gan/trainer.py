@@ -7,6 +7,7 @@ decides what reaches the screen.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -238,13 +239,12 @@ class GANTrainer:
             return result
         first_epoch, first_step = self.completed_epochs, self._global_step()
         start = self._session_start = time.perf_counter()
-        guard = DivergenceGuard(check_every=1)  # Keras reads the logs every step anyway: free
-        budget = self._fit(self._plan(), [guard, *callbacks, StopOnSignal(stop)], verbose)
-        if guard.diverged:
-            c = self.config
-            raise MNISTGANError(
-                divergence_message(guard.diverged, c.g_learning_rate, c.d_learning_rate)
-            )
+        while True:
+            guard = DivergenceGuard(check_every=1)  # Keras reads the logs every step anyway
+            budget = self._fit(self._plan(), [guard, *callbacks, StopOnSignal(stop)], verbose)
+            if not guard.diverged or stop.requested:
+                break
+            self._roll_back(guard.diverged)  # or raise: the run stops with the message
         self._finish(first_epoch, first_step, time.perf_counter() - start, budget)
         if stop.requested:
             self.exit_status = stop.exit_status()
@@ -254,6 +254,55 @@ class GANTrainer:
                 self._checkpoint_callback.latest,
             )
         return result
+
+    def _roll_back(self, diverged: dict[str, Any]) -> None:
+        """After a non-finite loss: raise (``on_divergence`` stop, or out of rollbacks), or
+        reload the newest good checkpoint with both learning rates lowered, logged in
+        ``history.json`` under ``rollbacks``."""
+        c = self.config
+        message = divergence_message(diverged, c.g_learning_rate, c.d_learning_rate)
+        done = list(self.history.get("rollbacks", []))
+        if c.on_divergence != "rollback":
+            raise MNISTGANError(message)
+        if len(done) >= c.max_rollbacks:
+            raise MNISTGANError(f"{message}\n({len(done)} rollbacks did not help)")
+        checkpoint = self._compatible_checkpoint()
+        if checkpoint is None:
+            raise MNISTGANError(f"{message}\n(no checkpoint to roll back to yet)")
+        self.config = dataclasses.replace(
+            c,
+            g_learning_rate=c.g_learning_rate * c.rollback_factor,
+            d_learning_rate=c.d_learning_rate * c.rollback_factor,
+        )
+        self.gan = None
+        self._resume(checkpoint)  # a fresh model with the lower rates, the checkpoint's weights
+        for optimizer, rate in (
+            (self.gan.g_optimizer, self.config.g_learning_rate),
+            (self.gan.d_optimizer, self.config.d_learning_rate),
+        ):
+            if isinstance(optimizer._learning_rate, keras.Variable):  # not a schedule
+                optimizer.learning_rate = rate  # the checkpoint restored the old value
+        record = {
+            **diverged,
+            "value": str(diverged.get("value")),
+            "resumed_from": str(checkpoint),
+            "g_learning_rate": self.config.g_learning_rate,
+            "d_learning_rate": self.config.d_learning_rate,
+        }
+        self.history["rollbacks"] = [*done, record]
+        write_text(self.output_dir / "history.json", json.dumps(self.history, indent=1))
+        log.warning(
+            "training diverged at step %s (%s = %s); rolled back to %s with learning rates "
+            "G %.3g / D %.3g (rollback %d of %d)",
+            diverged.get("step"),
+            diverged.get("loss"),
+            diverged.get("value"),
+            checkpoint,
+            self.config.g_learning_rate,
+            self.config.d_learning_rate,
+            len(done) + 1,
+            c.max_rollbacks,
+        )
 
     def _resume(self, checkpoint: Path | None) -> None:
         """Load data and model; restore weights, position and history from ``checkpoint``."""
