@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.files import atomic_write
 
 GRID_NAME = re.compile(r"^epoch_(\d+)_step_(\d+)\.png$")
 _MARGIN = 3  # pixels around the caption
@@ -86,16 +87,10 @@ def _frames(grids: Sequence[GridFile], label: bool) -> list[Image.Image]:
 
 
 def _write_atomically(out_path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` for a temp file beside ``out_path``, then rename it over."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.tmp{out_path.suffix}")
-    try:
-        write(Path(tmp))
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_path
+    """Call ``write(tmp_path)`` through :func:`mnist_gan.files.atomic_write`."""
+    with atomic_write(out_path) as tmp:
+        write(tmp)
+    return Path(out_path)
 
 
 def _write_mp4(frames: list[Image.Image], path: Path, fps: float) -> None:

@@ -58,6 +58,23 @@ class Preset:
     image_sizes: tuple[int, ...] = (28,)  # sides the design can be built at
 
 
+# fast's settings, which cfast shares (only the label and how the generator sees it differ).
+FAST_SETTINGS: dict[str, Any] = {
+    "batch_size": 64,
+    "epochs": 30,
+    "g_learning_rate": 2e-3,
+    "d_learning_rate": 2e-3,
+    "lr_decay_rate": 1.0,
+    "beta_1": 0.0,
+    "beta_2": 0.99,
+    "r1_gamma": 0.5,
+    "update": "simultaneous",
+    "jit_compile": True,
+    "ema_decay": 0.999,
+    "ema_start": 0,
+    "sample_frequency": 500,
+}
+
 PRESETS: dict[str, Preset] = {
     "dcgan": Preset(
         "DCGAN 3x3x112 -> 28x28, TTUR 10:1 with LR decay (the default)",
@@ -152,21 +169,7 @@ PRESETS: dict[str, Preset] = {
             build_fast_generator(c.latent_dim, output_activation(c)),
             build_fast_discriminator(),
         ),
-        {
-            "batch_size": 64,
-            "epochs": 30,
-            "g_learning_rate": 2e-3,
-            "d_learning_rate": 2e-3,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.0,
-            "beta_2": 0.99,
-            "r1_gamma": 0.5,
-            "update": "simultaneous",
-            "jit_compile": True,
-            "ema_decay": 0.999,
-            "ema_start": 0,
-            "sample_frequency": 500,
-        },
+        FAST_SETTINGS,
     ),
     "cgan": Preset(
         "keras-io conditional GAN: one-hot label beside z and as 10 image channels for D",
@@ -206,21 +209,9 @@ PRESETS: dict[str, Preset] = {
             build_cfast_discriminator(c.num_classes),
         ),
         {
+            **FAST_SETTINGS,
             "num_classes": 10,
             "g_conditioning": "both",  # measured best of concat/cbn/both (docs/conditional.md)
-            "batch_size": 64,
-            "epochs": 30,
-            "g_learning_rate": 2e-3,
-            "d_learning_rate": 2e-3,
-            "lr_decay_rate": 1.0,
-            "beta_1": 0.0,
-            "beta_2": 0.99,
-            "r1_gamma": 0.5,
-            "update": "simultaneous",
-            "jit_compile": True,
-            "ema_decay": 0.999,
-            "ema_start": 0,
-            "sample_frequency": 500,
         },
     ),
 }

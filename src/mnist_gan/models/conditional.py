@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from mnist_gan.models.fast import fast_features
+
 
 def _label_input() -> keras.KerasTensor:
     return keras.Input(shape=(), dtype="int32", name="label")
@@ -111,11 +113,7 @@ def build_cfast_generator(
 def build_cfast_discriminator(num_classes: int = 10, width: int = 32) -> keras.Model:
     """Projection discriminator on ``fast``'s features: ``[image, label]`` -> logits."""
     image, label = keras.Input(shape=(28, 28, 1), name="image"), _label_input()
-    x = layers.Conv2D(width, 4, strides=2, padding="same", name="conv1")(image)
-    x = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(x)
-    x = layers.Conv2D(2 * width, 4, strides=2, padding="same", name="conv2")(x)
-    x = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
-    features = layers.Flatten(name="flatten")(x)
+    features = fast_features(image, width)
     unconditional = layers.Dense(1, dtype="float32", name="logit")(features)
     embedded = layers.Embedding(num_classes, features.shape[-1], name="projection")(label)
     projection = layers.Dot(axes=1, name="project_label")([embedded, features])

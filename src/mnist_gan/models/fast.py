@@ -35,10 +35,15 @@ def build_fast_generator(
 def build_fast_discriminator(width: int = 32) -> keras.Model:
     """Functional discriminator ``(batch, 28, 28, 1)`` -> ``(batch, 1)`` logits (no BN)."""
     image = keras.Input(shape=(28, 28, 1), name="image")
+    features = fast_features(image, width)  # built before the logit layer: same init draws
+    logit = layers.Dense(1, dtype="float32", name="logit")(features)
+    return keras.Model(image, logit, name="fast_discriminator")
+
+
+def fast_features(image: keras.KerasTensor, width: int = 32) -> keras.KerasTensor:
+    """The discriminator's features: two 4x4 stride-2 convs with LeakyReLU 0.2, flattened."""
     x = layers.Conv2D(width, 4, strides=2, padding="same", name="conv1")(image)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(x)
     x = layers.Conv2D(2 * width, 4, strides=2, padding="same", name="conv2")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
-    x = layers.Flatten(name="flatten")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit")(x)
-    return keras.Model(image, logit, name="fast_discriminator")
+    return layers.Flatten(name="flatten")(x)
