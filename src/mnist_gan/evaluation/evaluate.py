@@ -207,11 +207,14 @@ def conditional_metrics(
     return {
         "label_accuracy": accuracy,
         "min_label_accuracy": float(np.nanmin(per_digit)),
-        "label_accuracy_per_digit": [round(float(a), 6) for a in per_digit],
+        # None for a digit that was not requested (valid JSON, unlike NaN)
+        "label_accuracy_per_digit": [
+            None if np.isnan(a) else round(float(a), 6) for a in per_digit
+        ],
         "intra_fd_mean": float(finite.mean()) if len(finite) else float("nan"),
         "intra_fd_min": float(finite.min()) if len(finite) else float("nan"),
         "intra_fd_max": float(finite.max()) if len(finite) else float("nan"),
-        "intra_fd_per_digit": [round(float(d), 4) for d in intra],
+        "intra_fd_per_digit": [None if np.isnan(d) else round(float(d), 4) for d in intra],
     }
 
 

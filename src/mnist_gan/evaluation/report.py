@@ -81,8 +81,11 @@ def _read_labels(path: Path, count: int) -> np.ndarray:
 
 def format_conditional(result: dict[str, Any]) -> str:
     """The label accuracy and per-digit Fréchet distance lines of a conditional model."""
-    accuracy = "  ".join(f"{d}:{a:.1%}" for d, a in enumerate(result["label_accuracy_per_digit"]))
-    intra = "  ".join(f"{d}:{v:.1f}" for d, v in enumerate(result["intra_fd_per_digit"]))
+    per_digit = enumerate(result["label_accuracy_per_digit"])
+    accuracy = "  ".join(f"{d}:{a:.1%}" for d, a in per_digit if a is not None)
+    intra = "  ".join(
+        f"{d}:{v:.1f}" for d, v in enumerate(result["intra_fd_per_digit"]) if v is not None
+    )
     return (
         f"label accuracy (classifier agrees with the requested digit): "
         f"{result['label_accuracy']:.2%}, lowest digit {result['min_label_accuracy']:.2%}\n"
