@@ -56,6 +56,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         self.seed = seed
         self.written: list[Path] = []
         self._noise: np.ndarray | None = None
+        self._pixels_at: tuple[int, np.ndarray] | None = None
         self._epoch = 0
         self._last_step = -1
         self._bucket = 0
@@ -70,6 +71,9 @@ class SampleGridCallback(keras.callbacks.Callback):
         (TensorBoard) call this to show the same digits as the PNG grids.
         """
         gan = self.model
+        step = self._global_step()
+        if self._pixels_at is not None and self._pixels_at[0] == step:
+            return self._pixels_at[1]  # the grid and TensorBoard at one step: one forward pass
         if self._noise is None:
             self._noise = np.asarray(
                 gan.sample_noise(self.num_samples, seed=keras.random.SeedGenerator(self.seed))
@@ -84,11 +88,11 @@ class SampleGridCallback(keras.callbacks.Callback):
             ]
         images = gan.to_mnist_size(gan.sampling_generator(inputs, training=False))
         if not np.isfinite(images).all():
-            log.warning(
-                "no grid at step %d: the generator's output is not finite", self._global_step()
-            )
+            log.warning("no grid at step %d: the generator's output is not finite", step)
             return None
-        return to_uint8(images, gan.config.pixel_range)
+        pixels = to_uint8(images, gan.config.pixel_range)
+        self._pixels_at = (step, pixels)
+        return pixels
 
     def grid_columns(self) -> int | None:
         """Columns of a conditional model's grid (one noise vector each); None otherwise."""

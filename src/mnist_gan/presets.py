@@ -255,11 +255,6 @@ def build_networks(config: GANConfig) -> Networks:
     return PRESETS[config.preset].build(config)
 
 
-def choices(name: str) -> tuple[str, ...] | None:
-    """The values a setting accepts from a fixed list (the preset names for ``preset``)."""
-    return tuple(PRESETS) if name == "preset" else SETTINGS[name].choices
-
-
 def preset_defaults(name: str) -> str:
     """How the presets set one setting, for its CLI help: the default and where rows differ."""
     spec = SETTINGS[name]
@@ -280,7 +275,7 @@ def settings_markdown() -> str:
     ]
     for name, spec in SETTINGS.items():
         flag = f"`{spec.flag}`" if spec.internal is None else f"(internal: {spec.internal})"
-        accepts = f"one of {', '.join(choices(name))}" if name == "preset" else describe(spec)
+        accepts = f"one of {', '.join(PRESETS)}" if name == "preset" else describe(spec)
         lines.append(
             f"| `{name}` | {flag} | {spec.scope} | {accepts} | {preset_defaults(name)} "
             f"| {spec.help} |"
