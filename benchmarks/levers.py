@@ -2,14 +2,17 @@
 
 For each preset (``--presets dcgan,mlp,fast``) one model is built per variant and every variant
 is timed in turn, ``--repeats`` rounds, each run ``--seconds`` long (about), so that machine load
-hits all variants alike. Reported: images/s median, interquartile range, and the 1-minute load
-average beside each round. Variants (all on the benchmark settings: logistic loss, no R1):
+hits all variants alike. Reported: images/s median, interquartile range, images per CPU-second
+of the process (what the code costs, whatever the host's throttling does to the wall clock),
+and the 1-minute load average beside each round. Variants (all on the benchmark settings:
+logistic loss, no R1, no EMA):
 
 - ``reference``: the hand-written loop running the preset's own update (``train_speed``);
-- ``fit``: ``MNISTGAN(preset)`` + ``compile(jit_compile=False)`` (the old default) + ``fit`` on
+- ``fit``: ``MNISTGAN(preset)`` + ``compile(jit_compile=False)`` + ``fit`` on
   a plain pre-scaled float ``tf.data`` pipeline;
 - ``fit_xla``: the same with ``jit_compile=True``;
 - ``fit_xla_spe4``: and ``steps_per_execution=4``;
+- ``fit_fused``: ``fused_discriminator=True`` (one discriminator call on real and fake);
 - ``fit_xla_fused``: XLA and ``fused_discriminator=True``;
 - ``xla_uint8_epochs``: XLA, on the trainer's old pipeline (resident uint8, per-batch
   gather + scale: ``make_epoch_dataset(..., resident="uint8")``);
@@ -112,6 +115,7 @@ def measure(name: str, seconds: float, repeats: int, only: list[str] | None) -> 
         "fit": lambda: FitVariant(config, images, jit=False),
         "fit_xla": lambda: FitVariant(config, images, jit=True),
         "fit_xla_spe4": lambda: FitVariant(config, images, jit=True, spe=4),
+        "fit_fused": lambda: FitVariant(config, images, jit=False, fused=True),
         "fit_xla_fused": lambda: FitVariant(config, images, jit=True, fused=True),
         "xla_uint8_epochs": lambda: FitVariant(config, images, jit=True, data="uint8"),
         "xla_float_epochs": lambda: FitVariant(config, images, jit=True, data="float32"),
@@ -132,21 +136,31 @@ def measure(name: str, seconds: float, repeats: int, only: list[str] | None) -> 
     steps = int(max(8, min(400, seconds / probe)))
     steps -= steps % 4
     runs: dict[str, list[float]] = {k: [] for k in built}
+    cpu_runs: dict[str, list[float]] = {k: [] for k in built}  # images per CPU-second
     loads: list[float] = []
     for _ in range(repeats):
         loads.append(os.getloadavg()[0])
         for key, v in built.items():
+            cpu = time.process_time()
             runs[key].append(steps * config.batch_size / v.run(steps))
+            cpu_runs[key].append(steps * config.batch_size / (time.process_time() - cpu))
     out = {"preset": name, "update": config.update, "steps": steps, "loads": loads, "variants": {}}
     base = statistics.median(runs["reference"]) if "reference" in runs else None
+    cpu_base = statistics.median(cpu_runs["reference"]) if "reference" in runs else None
     for key, values in runs.items():
         q1, med, q3 = quartiles(values)
+        cpu_q1, cpu_med, cpu_q3 = quartiles(cpu_runs[key])
         out["variants"][key] = {
             "median": med,
             "q1": q1,
             "q3": q3,
             "runs": values,
             "vs_reference": med / base if base else None,
+            "cpu_median": cpu_med,
+            "cpu_q1": cpu_q1,
+            "cpu_q3": cpu_q3,
+            "cpu_runs": cpu_runs[key],
+            "cpu_vs_reference": cpu_med / cpu_base if cpu_base else None,
         }
     return out
 
@@ -158,12 +172,16 @@ def markdown(results: list[dict]) -> str:
             f"**{r['preset']}** ({r['update']}; {r['steps']} steps per run; load "
             f"{min(r['loads']):.1f}–{max(r['loads']):.1f})",
             "",
-            "| variant | img/s median | IQR | × reference |",
-            "| --- | ---: | ---: | ---: |",
+            "| variant | img/s median | IQR | × reference | img/CPU-s median | IQR | × reference |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for key, v in r["variants"].items():
             ratio = f"{v['vs_reference']:.2f}×" if v["vs_reference"] else ""
-            lines.append(f"| {key} | {v['median']:.0f} | {v['q1']:.0f}–{v['q3']:.0f} | {ratio} |")
+            cpu_ratio = f"{v['cpu_vs_reference']:.2f}×" if v["cpu_vs_reference"] else ""
+            lines.append(
+                f"| {key} | {v['median']:.0f} | {v['q1']:.0f}–{v['q3']:.0f} | {ratio} | "
+                f"{v['cpu_median']:.0f} | {v['cpu_q1']:.0f}–{v['cpu_q3']:.0f} | {cpu_ratio} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -184,7 +202,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for key, v in r["variants"].items():
             print(
                 f"  {key:24s} {v['median']:8.0f}  [{v['q1']:.0f}-{v['q3']:.0f}]  "
-                f"{v['vs_reference'] or 0:.2f}x",
+                f"{v['vs_reference'] or 0:.2f}x  cpu {v['cpu_median']:8.0f}  "
+                f"{v['cpu_vs_reference'] or 0:.2f}x",
                 flush=True,
             )
         results.append(r)

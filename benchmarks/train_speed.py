@@ -12,11 +12,14 @@ the way the TensorFlow DCGAN tutorial writes it: one ``@tf.function`` step with 
 ``GradientTape``s, one generator forward, the discriminator called on the real and the fake
 batch separately, ``apply_gradients``, and a ``from_tensor_slices -> shuffle -> batch ->
 prefetch`` pipeline; same networks, batch size and optimizers, and the logistic loss without
-R1 in both (a preset's ``r1_gamma`` and ``loss`` are set to 0 and ``bce`` here, as the reference
-has neither; R1 costs ``fast`` about 5 % per step in its quality runs). Each timed run follows
+R1 and without a generator EMA in both (``BENCHMARK_SETTINGS``: the reference has none of
+them; R1 costs ``fast`` about 5 % per step in its quality runs). Each timed run follows
 a warm-up
 (tracing, compilation). Medians and IQRs are reported with the load average of each round,
-and the ratios defaults / same-update reference and package / reference per preset.
+and the ratios defaults / same-update reference and package / reference per preset, both in
+wall-clock images/s and in images per CPU-second of the process (``time.process_time``). On a
+virtual machine whose host throttles its CPU, wall-clock runs come out in whole multiples of
+the throttling period (docs/speed.md); CPU time is what the code itself costs.
 
 Also measured: one-image generation latency through ``MNISTGAN.generate`` (p50, p99) and
 images/s at batch 1000; peak resident memory of the process; achieved GFLOP/s from an analytic
@@ -49,7 +52,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from mnist_gan.data import make_epoch_dataset, steps_per_epoch  # noqa: E402
+from mnist_gan.data import make_dataset, make_epoch_dataset, steps_per_epoch  # noqa: E402
 from mnist_gan.models.gan import MNISTGAN, build_gan, make_optimizers  # noqa: E402
 from mnist_gan.presets import PRESETS, make_config  # noqa: E402
 
@@ -173,17 +176,20 @@ class Reference:
 
 class ModelDefaults:
     """What the README shows: ``MNISTGAN(preset=P)``, ``gan.compile()`` with no arguments, and
-    ``gan.fit`` on a plain ``tf.data`` pipeline of pre-scaled floats (shuffled, batched,
-    prefetched). Only the benchmark's overrides (no R1, logistic loss) are passed."""
+    ``gan.fit(make_dataset(x_train, batch_size))``: a plain ``tf.data`` pipeline (shuffled,
+    batched, scaled, prefetched). Only the benchmark's overrides (no R1, logistic loss, no EMA)
+    are passed."""
 
     def __init__(self, config, images: np.ndarray, overrides: dict[str, Any]) -> None:
         keras.utils.set_random_seed(0)
-        settings = {"r1_gamma": 0.0, "loss": "bce", **overrides}
+        settings = {**BENCHMARK_SETTINGS, **overrides}
         settings.pop("batch_size", None)
         self.gan = MNISTGAN(preset=config.preset, seed=0, **_model_settings(settings))
         self.gan.compile()
         self.spe = self.gan.steps_per_execution or 1
-        self.dataset = float_dataset(images, config).repeat()
+        self.dataset = make_dataset(
+            images, config.batch_size, seed=0, pixel_range=config.pixel_range
+        ).repeat()
 
     def run(self, steps: int) -> float:
         """Seconds for ``steps`` training steps via ``fit`` (steps rounded to executions)."""
@@ -333,11 +339,14 @@ def generation_latency(gan: MNISTGAN, runs: int = 300) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------ main
+BENCHMARK_SETTINGS = {"r1_gamma": 0.0, "loss": "bce", "ema_decay": 0.0}
+
+
 def benchmark_config(name: str, overrides: dict[str, Any]):
-    """A preset's settings as both loops run them: the reference loop has neither the R1
-    penalty nor the hinge loss, so both run the plain logistic update and the ratio compares
-    loops, not algorithms."""
-    return make_config(name, **{"r1_gamma": 0.0, "loss": "bce", **overrides})
+    """A preset's settings as both loops run them: the reference loop has no R1 penalty, no
+    hinge loss and no generator average, so both run the plain logistic update and the ratio
+    compares loops, not algorithms."""
+    return make_config(name, **{**BENCHMARK_SETTINGS, **overrides})
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -368,14 +377,19 @@ def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any])
     spe = config.steps_per_execution
     steps = max(spe, steps - steps % spe)
     runs: dict[str, list[float]] = {key: [] for key in loops}
+    cpu_runs: dict[str, list[float]] = {key: [] for key in loops}  # images per CPU-second
     loads = []
     for _ in range(repeats):
         loads.append(os.getloadavg()[0])
         for key, loop in loops.items():
+            cpu = time.process_time()
             runs[key].append(steps * config.batch_size / loop.run(steps))
+            cpu_runs[key].append(steps * config.batch_size / (time.process_time() - cpu))
     if "reference" not in runs:
         runs["reference"] = runs["reference_same"]
+        cpu_runs["reference"] = cpu_runs["reference_same"]
     med = {key: statistics.median(values) for key, values in runs.items()}
+    cpu_med = {key: statistics.median(values) for key, values in cpu_runs.items()}
     flops = step_flops_per_image(loops["package"].gan, config.update)
     ref_flops = step_flops_per_image(loops["package"].gan, "simultaneous")
     result = {
@@ -392,11 +406,16 @@ def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any])
         "reference_same_images_per_s": med["reference_same"],
         "reference_images_per_s": med["reference"],
         "spread": {key: spread(values) for key, values in runs.items()},
+        "cpu_spread": {key: spread(values) for key, values in cpu_runs.items()},
+        "cpu_runs": cpu_runs,
         "defaults_runs": runs["defaults"],
         "package_runs": runs["package"],
         "reference_same_runs": runs["reference_same"],
         "reference_runs": runs["reference"],
         "ratio_defaults_same_update": med["defaults"] / med["reference_same"],
+        "cpu_ratio_defaults_same_update": cpu_med["defaults"] / cpu_med["reference_same"],
+        "ratio_package_defaults": med["package"] / med["defaults"],
+        "cpu_ratio_package_defaults": cpu_med["package"] / cpu_med["defaults"],
         "ratio": med["package"] / med["reference"],
         "package_gflops": med["package"] * flops / 1e9,
         "reference_gflops": med["reference"] * ref_flops / 1e9,
@@ -417,18 +436,26 @@ def markdown(results: dict) -> str:
         "",
         f"Command: `{results.get('command', 'python -m benchmarks.train_speed')}`",
         "",
-        "Model defaults (`MNISTGAN(preset=P)`, `compile()`, `fit` on a plain float `tf.data`) "
-        "against a hand-written loop running the same update:",
+        "Model defaults (`MNISTGAN(preset=P)`, `compile()`, `fit(make_dataset(...))`) against "
+        "a hand-written loop running the same update; wall-clock images/s and images per "
+        "CPU-second of the process:",
         "",
-        "| preset | update | model defaults img/s | same-update reference img/s | ratio | load |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
+        "| preset | update | XLA | model defaults img/s | same-update reference img/s | ratio "
+        "| defaults img/CPU-s | reference img/CPU-s | CPU ratio | trainer / defaults | load |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results["presets"]:
         d, f = r["spread"]["defaults"], r["spread"]["reference_same"]
+        dc, fc = r["cpu_spread"]["defaults"], r["cpu_spread"]["reference_same"]
         lines.append(
-            f"| {r['preset']} | {r['update']} | {d['median']:.0f} ({d['q1']:.0f}–{d['q3']:.0f}) | "
+            f"| {r['preset']} | {r['update']} | {'on' if r['jit_compile'] else 'off'} | "
+            f"{d['median']:.0f} ({d['q1']:.0f}–{d['q3']:.0f}) | "
             f"{f['median']:.0f} ({f['q1']:.0f}–{f['q3']:.0f}) | "
             f"**{r['ratio_defaults_same_update']:.2f}×** | "
+            f"{dc['median']:.0f} ({dc['q1']:.0f}–{dc['q3']:.0f}) | "
+            f"{fc['median']:.0f} ({fc['q1']:.0f}–{fc['q3']:.0f}) | "
+            f"**{r['cpu_ratio_defaults_same_update']:.2f}×** | "
+            f"{r['ratio_package_defaults']:.2f}× | "
             f"{min(r['loads']):.1f}–{max(r['loads']):.1f} |"
         )
     lines += [

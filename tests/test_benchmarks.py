@@ -30,7 +30,9 @@ def test_benchmark_runs_both_loops():
         "peak_rss_mib": 1.0,
         "presets": [result],
     }
-    assert "| dcgan | 16 |" in markdown(results)
+    assert result["cpu_ratio_defaults_same_update"] > 0 and result["ratio_package_defaults"] > 0
+    table = markdown(results)
+    assert "| dcgan | 16 |" in table and "| dcgan | alternating | off |" in table
 
 
 def test_lever_harness_runs():

@@ -1,22 +1,59 @@
-"""The trainer's data is held as pre-scaled floats: the same numbers as the uint8 pipeline.
+"""Speed settings change speed only: a preset trains to the same weights with XLA on or off
+(its noise and dropout masks come from :mod:`mnist_gan.rng`), and the trainer's pre-scaled
+float data gives the same batches as the uint8 pipeline. tests/test_regression.py pins the
+XLA-off numbers."""
 
-``compile()`` keeps XLA off by default: XLA's stateless random kernels draw other bits for the
-same seed (noise z, dropout masks), so a preset's numbers would change (docs/speed.md);
-tests/test_regression.py pins the XLA-off numbers."""
-
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGAN
-from mnist_gan.data import make_epoch_dataset
+from mnist_gan.data import make_epoch_dataset, scale_images
 from tests.conftest import synthetic_digits
 
 
-def test_compile_keeps_xla_off_unless_asked():
+@pytest.fixture
+def xla_allowed():
+    """Keras turns XLA off while op determinism is on (other tests turn it on for the process)."""
+    from tensorflow.python.framework import config
+
+    was_on = config.is_op_determinism_enabled()
+    config.disable_op_determinism()
+    yield
+    if was_on:
+        config.enable_op_determinism()
+
+
+@pytest.mark.parametrize("preset", ["dcgan", "mlp", "fast", "cfast"])
+def test_xla_on_and_off_train_to_the_same_weights(preset, xla_allowed):
+    def two_steps(jit):
+        keras.utils.set_random_seed(0)
+        gan = MNISTGAN(preset=preset, seed=0)
+        gan.compile(jit_compile=jit)
+        images = scale_images(synthetic_digits(64, 3), gan.config.pixel_range)
+        data = (images, np.arange(64) % 10) if gan.conditional else images
+        history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(32), verbose=0)
+        return gan, history.history
+
+    plain, plain_logs = two_steps(False)
+    xla, xla_logs = two_steps(True)
+    assert xla.uses_xla and not plain.uses_xla
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(xla_logs[name], plain_logs[name], rtol=1e-5)
+    for a, b in zip(plain.weights, xla.weights, strict=True):
+        # Float reordering only: far below one Adam step (the learning rate, 2e-4 or more).
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5, err_msg=a.path)
+
+
+def test_compile_takes_the_presets_xla_setting_unless_told(xla_allowed):
+    for preset in ("dcgan", "fast", "conv"):
+        gan = MNISTGAN(preset=preset)
+        gan.compile()
+        assert gan.jit_compile == gan.config.jit_compile
     gan = MNISTGAN(preset="fast")
-    gan.compile()
-    assert not gan.jit_compile and gan.config.jit_compile
+    gan.compile(jit_compile=not gan.config.jit_compile)
+    assert gan.jit_compile != gan.config.jit_compile
 
 
 @pytest.mark.parametrize("pixel_range", [(-1.0, 1.0), (0.0, 1.0)])

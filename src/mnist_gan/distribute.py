@@ -25,6 +25,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from mnist_gan import rng
 from mnist_gan.config import SETTINGS
 from mnist_gan.errors import MNISTGANError
 
@@ -96,6 +97,17 @@ def check_global_batch(batch_size: int, strategy: tf.distribute.Strategy) -> int
     return batch_size // n
 
 
+def xla_supported(strategy: tf.distribute.Strategy | None = None) -> bool:
+    """Whether XLA can compile the step under ``strategy`` (default: the current one): not
+    with replicas on several CPU devices of one process, where XLA cannot reach a replica's
+    variables (https://www.tensorflow.org/xla/known_issues); GPUs and one device are fine."""
+    strategy = strategy if strategy is not None else tf.distribute.get_strategy()
+    if replicas(strategy) == 1:
+        return True
+    devices = strategy.extended.worker_devices
+    return not (len(devices) > 1 and all("CPU" in device.upper() for device in devices))
+
+
 def in_replicas() -> bool:
     """True inside a replica function of a strategy with more than one replica."""
     return (
@@ -111,19 +123,17 @@ def replica_id() -> tf.Tensor:
 
 
 def replica_noise(
-    seed_generator: keras.random.SeedGenerator, shape: tuple[Any, int], noise: str
+    seed_generator: keras.random.SeedGenerator, shape: tuple[Any, int], noise: str, xla: bool
 ) -> tf.Tensor:
     """Noise of ``shape`` for this replica: the generator's next seed with the replica id
-    folded in (``normal``: N(0, 1), ``uniform``: U(-1, 1)).
+    folded in (``normal``: N(0, 1), ``uniform``: U(-1, 1); ``xla``: see :func:`rng.noise`).
 
     Every replica advances its own copy of the generator's state in step, so each draws
     different noise and the stream stays reproducible from the model's seed.
     """
     seed = tf.cast(seed_generator.next(), "int64")
     seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(replica_id(), "int64"))
-    if noise == "uniform":
-        return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
-    return tf.random.stateless_normal(shape, seed)
+    return rng.noise(shape, noise, seed, xla)
 
 
 def scale_term(value: tf.Tensor) -> tf.Tensor:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from mnist_gan import rng
+
 
 def build_dcgan_generator(latent_dim: int = 100, output_activation: str = "tanh") -> keras.Model:
     """Functional generator mapping ``(batch, latent_dim)`` noise to ``(batch, 28, 28, 1)``."""
@@ -34,10 +36,10 @@ def build_dcgan_discriminator(image_size: int = 28) -> keras.Model:
     image = keras.Input(shape=(image_size, image_size, 1), name="image")
     x = layers.Conv2D(64, 5, strides=2, padding="same", name="conv1")(image)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(x)
-    x = layers.Dropout(0.3, name="drop1")(x)
+    x = rng.Dropout(0.3, name="drop1")(x)
     x = layers.Conv2D(128, 5, strides=2, padding="same", name="conv2")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
-    x = layers.Dropout(0.3, name="drop2")(x)
+    x = rng.Dropout(0.3, name="drop2")(x)
     x = layers.Flatten(name="flatten")(x)
     logit = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model(image, logit, name="dcgan_discriminator")

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan import distribute, ema
+from mnist_gan import distribute, ema, rng
 from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.data import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
@@ -133,16 +133,18 @@ class MNISTGAN(keras.Model):
 
         With no arguments, uses the settings' optimizers (:func:`make_optimizers`; for
         ``dcgan``: Adam(0.5, 0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied
-        by 0.96 every 1000 steps) and binary cross-entropy on logits. XLA is off unless asked:
-        with XLA, TensorFlow draws other random bits for the same seed, so a preset's numbers
-        would change (docs/speed.md measures what it buys: 1.9x for ``mlp``, unclear for
-        ``fast``); the trainer and CLI pass the preset's ``jit_compile``.
+        by 0.96 every 1000 steps) and binary cross-entropy on logits, and XLA when the preset
+        runs faster with it (``config.jit_compile``, measured in docs/speed.md; not with
+        replicas on several CPU devices, which XLA cannot compile) and the config's
+        ``steps_per_execution``. XLA changes
+        speed only: the noise and dropout masks are the same with it (:mod:`mnist_gan.rng`).
         """
         if g_optimizer is None or d_optimizer is None:
             default_g, default_d = make_optimizers(self.config)
             g_optimizer = default_g if g_optimizer is None else g_optimizer
             d_optimizer = default_d if d_optimizer is None else d_optimizer
-        kwargs.setdefault("jit_compile", False)
+        kwargs.setdefault("jit_compile", self.config.jit_compile and distribute.xla_supported())
+        kwargs.setdefault("steps_per_execution", self.config.steps_per_execution)
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
@@ -312,11 +314,16 @@ class MNISTGAN(keras.Model):
         shape = (num, self.config.latent_dim)
         if seed is None and distribute.in_replicas():
             # Each replica folds its id into the seed: its own noise (docs/distributed.md).
-            return distribute.replica_noise(self.seed_generator, shape, self.config.noise)
+            return distribute.replica_noise(
+                self.seed_generator, shape, self.config.noise, self.uses_xla
+            )
         seed = self.seed_generator if seed is None else seed
-        if self.config.noise == "uniform":
-            return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
-        return keras.random.normal(shape, seed=seed)
+        return rng.noise(shape, self.config.noise, rng.seed_pair(seed), xla=self.uses_xla)
+
+    @property
+    def uses_xla(self) -> bool:
+        """Whether ``fit`` runs the step under XLA (``compile(jit_compile=True)``)."""
+        return bool(self.compiled and self.jit_compile)
 
     @property
     def sampling_generator(self) -> keras.Model:
@@ -400,5 +407,5 @@ class MNISTGAN(keras.Model):
 def build_gan(config: GANConfig, seed: int | None = None) -> MNISTGAN:
     """The compiled model ``config`` describes: its networks, optimizers and compile options."""
     gan = MNISTGAN(config=config, seed=seed)
-    gan.compile(jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution)
+    gan.compile()
     return gan

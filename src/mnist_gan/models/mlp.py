@@ -21,6 +21,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from mnist_gan import rng
 from mnist_gan.models.common import torch_batch_norm
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -51,7 +52,7 @@ def build_mlp_discriminator(dropout: float = 0.3, name: str = "mlp_discriminator
         x = layers.Dense(units, name=f"dense{i}")(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"lrelu{i}")(x)
         if dropout and i < 3:
-            x = layers.Dropout(dropout, name=f"drop{i}")(x)
+            x = rng.Dropout(dropout, name=f"drop{i}")(x)
     logit = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model(image, logit, name=name)
 
