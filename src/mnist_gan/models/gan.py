@@ -117,7 +117,7 @@ class MNISTGAN(keras.Model):
         self.d_optimizer: keras.optimizers.Optimizer | None = None
         self.loss_fn: keras.losses.Loss | None = None
         c = self.config
-        self.sampler = Sampler(c.latent_dim, c.noise, c.pixel_range, self._weights_version)
+        self.sampler = Sampler(c.latent_dim, c.noise, c.pixel_range)
         self.built = True
 
     # ------------------------------------------------------------------ training setup
@@ -376,9 +376,6 @@ class MNISTGAN(keras.Model):
     def to_mnist_size(self, images: Any) -> np.ndarray:
         """Resize ``(B, S, S, 1)`` images to 28x28 (no-op at 28), clipped to the pixel range."""
         return to_mnist_size(images, self.config.pixel_range).numpy()
-
-    def _weights_version(self) -> int | None:
-        return None if self.g_optimizer is None else int(self.g_optimizer.iterations.numpy())
 
     # ------------------------------------------------------------------ serialisation
     def get_config(self) -> dict[str, Any]:
