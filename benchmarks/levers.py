@@ -193,7 +193,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--only", default="", help="comma-separated variant names")
     parser.add_argument("--out", default=str(RESULTS / "levers"))
+    parser.add_argument(
+        "--threads",
+        metavar="INTRA,INTER",
+        help="TensorFlow's intra- and inter-op thread pools (default: TensorFlow's choice); "
+        "with TF_ENABLE_ONEDNN_OPTS=0 in the environment, the process-wide levers",
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        intra, inter = (int(n) for n in args.threads.split(","))
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
     only = [s for s in args.only.split(",") if s] or None
     results = []
     for name in args.presets.split(","):
@@ -208,7 +218,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
             )
         results.append(r)
     out = Path(args.out)
-    meta = {"tensorflow": tf.__version__, "keras": keras.__version__, "date": time.ctime()}
+    meta = {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "date": time.ctime(),
+        "threads": args.threads or "default",
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+    }
     out.with_suffix(".json").write_text(json.dumps({**meta, "presets": results}, indent=1))
     out.with_suffix(".md").write_text(markdown(results))
     return results

@@ -31,6 +31,7 @@ def test_benchmark_runs_both_loops():
         "presets": [result],
     }
     assert result["cpu_ratio_defaults_same_update"] > 0 and result["ratio_package_defaults"] > 0
+    assert result["steady_ratio_defaults_same_update"] > 0
     table = markdown(results)
     assert "| dcgan | 16 |" in table and "| dcgan | alternating | off |" in table
 

@@ -182,6 +182,18 @@ def test_make_dataset_batches_scales_and_limits(tiny_images):
     expected = np.sort(scale_images(tiny_images[:25]).ravel())
     np.testing.assert_allclose(np.sort(everything.ravel()), expected, atol=1e-6)
 
+    # Each image exactly once per epoch, a new order every epoch, the same orders for a seed.
+    def rows(a):
+        return sorted(map(bytes, np.asarray(a, np.float32).reshape(len(a), -1)))
+
+    assert rows(everything) == rows(scale_images(tiny_images[:25]))
+    second = np.concatenate(list(ds.as_numpy_iterator()))
+    assert not np.array_equal(everything, second)
+    again = make_dataset(tiny_images, batch_size=10, limit=25, seed=0)
+    np.testing.assert_array_equal(np.concatenate(list(again.as_numpy_iterator())), everything)
+    plain = np.concatenate(list(make_dataset(tiny_images, 10, limit=25, shuffle=False)))
+    np.testing.assert_array_equal(plain, scale_images(tiny_images[:25])[..., None])
+
 
 def test_epoch_dataset_order_depends_only_on_seed_and_epoch(tiny_images):
     kwargs = {"batch_size": 32, "seed": 5}

@@ -47,7 +47,7 @@ def test_xla_on_and_off_train_to_the_same_weights(preset, xla_allowed):
 
 
 def test_compile_takes_the_presets_xla_setting_unless_told(xla_allowed):
-    for preset in ("dcgan", "fast", "conv"):
+    for preset in ("dcgan", "mlp", "conv"):
         gan = MNISTGAN(preset=preset)
         gan.compile()
         assert gan.jit_compile == gan.config.jit_compile

@@ -315,18 +315,23 @@ def make_dataset(
 ):
     """A ``tf.data.Dataset`` of float32 ``(B, 28, 28, 1)`` batches in ``pixel_range``.
 
-    Shuffles (reshuffled every epoch), batches, prefetches; ``limit`` keeps the first N
-    images for quick runs. Use it with ``gan.fit(make_dataset(x_train), epochs=...)``.
+    Shuffles (reshuffled every epoch, reproducibly for a given ``seed``), batches, prefetches;
+    ``limit`` keeps the first N images for quick runs. Use it with
+    ``gan.fit(make_dataset(x_train), epochs=...)``.
+
+    The images are scaled once and held as one float32 tensor (188 MB for MNIST's 60,000), and
+    only their indices go through the shuffle buffer, so a batch is one gather. Shuffling the
+    images themselves cost the training step about 8 % on ``dcgan`` here (docs/speed.md).
     """
     import tensorflow as tf
 
-    x = as_image_batch(images, limit)
-    ds = tf.data.Dataset.from_tensor_slices(x)
+    x = tf.constant(scale_images(as_image_batch(images, limit), pixel_range))
+    order = tf.data.Dataset.range(int(x.shape[0]))
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        order = order.shuffle(int(x.shape[0]), seed=seed, reshuffle_each_iteration=True)
     return (
-        ds.batch(batch_size)
-        .map(lambda b: _scale_tf(b, pixel_range), num_parallel_calls=tf.data.AUTOTUNE)
+        order.batch(batch_size)
+        .map(lambda idx: tf.gather(x, idx), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 

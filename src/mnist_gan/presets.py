@@ -69,7 +69,7 @@ FAST_SETTINGS: dict[str, Any] = {
     "beta_2": 0.99,
     "r1_gamma": 0.5,
     "update": "simultaneous",
-    "jit_compile": True,  # speed only (mnist_gan.rng: same numbers with and without)
+    # No XLA: with R1 and the EMA it cost 10 % more CPU per step here (docs/speed.md).
     "ema_decay": 0.999,
     "ema_start": 0,
     "sample_frequency": 500,
@@ -105,7 +105,7 @@ PRESETS: dict[str, Preset] = {
             "d_loss_reduction": "mean",
             "sample_frequency": 0,
             "sample_every_epochs": 10,
-            "jit_compile": True,  # speed only: 16 % less CPU time per step (docs/speed.md)
+            "jit_compile": True,  # speed only: 10 % less CPU per step (docs/speed.md)
         },
     ),
     "conv": Preset(
@@ -165,7 +165,7 @@ PRESETS: dict[str, Preset] = {
         "this package's recipe, chosen by measured Fréchet distance per CPU-minute"
         " (docs/fast_preset.md): a quarter of dcgan's discriminator cost, Adam 2e-3 with"
         " beta_1 0 and beta_2 0.99 for both networks (no 10:1 TTUR, no decay), R1 penalty"
-        " gamma 0.5 on real images, batch 64, the simultaneous update, XLA, generator EMA 0.999",
+        " gamma 0.5 on real images, batch 64, the simultaneous update, generator EMA 0.999",
         lambda c: (
             build_fast_generator(c.latent_dim, output_activation(c)),
             build_fast_discriminator(),
