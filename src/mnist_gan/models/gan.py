@@ -133,11 +133,11 @@ class MNISTGAN(keras.Model):
 
         With no arguments, uses the settings' optimizers (:func:`make_optimizers`; for
         ``dcgan``: Adam(0.5, 0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied
-        by 0.96 every 1000 steps) and binary cross-entropy on logits, and XLA when the preset
-        runs faster with it (``config.jit_compile``, measured in docs/speed.md; not with
-        replicas on several CPU devices, which XLA cannot compile) and the config's
-        ``steps_per_execution``. XLA changes
-        speed only: the noise and dropout masks are the same with it (:mod:`mnist_gan.rng`).
+        by 0.96 every 1000 steps), binary cross-entropy on logits, the config's
+        ``steps_per_execution``, and XLA where the preset measured faster with it
+        (``config.jit_compile``, docs/speed.md). XLA changes speed only: the noise and dropout
+        masks are the same with it (:mod:`mnist_gan.rng`). It stays off for replicas on
+        several CPU devices, which XLA cannot compile.
         """
         if g_optimizer is None or d_optimizer is None:
             default_g, default_d = make_optimizers(self.config)
