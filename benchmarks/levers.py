@@ -37,7 +37,12 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.train_speed import Reference, benchmark_config, float_dataset  # noqa: E402
+from benchmarks.train_speed import (  # noqa: E402
+    Reference,
+    benchmark_config,
+    float_dataset,
+    timed_fit,
+)
 from mnist_gan.callbacks import CheckpointCallback, SampleGridCallback  # noqa: E402
 from mnist_gan.data import make_epoch_dataset, steps_per_epoch  # noqa: E402
 from mnist_gan.divergence import DivergenceGuard  # noqa: E402
@@ -77,17 +82,7 @@ class FitVariant:
             del per_epoch
 
     def run(self, steps: int) -> float:
-        steps = max(self.spe, steps - steps % self.spe)
-        start = time.perf_counter()
-        self.gan.fit(
-            self.dataset,
-            epochs=1,
-            steps_per_epoch=steps,
-            verbose=0,
-            shuffle=False,
-            callbacks=self.callbacks,
-        )
-        return time.perf_counter() - start
+        return timed_fit(self.gan, self.dataset, steps, self.callbacks)[0]
 
 
 def trainer_callbacks(folder: Path, config) -> list:

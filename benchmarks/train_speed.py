@@ -162,6 +162,25 @@ class StepClock(keras.callbacks.Callback):
         self.stamps.append(time.perf_counter())
 
 
+def timed_fit(gan: MNISTGAN, dataset: Any, steps: int, callbacks: Any = ()) -> tuple[float, list]:
+    """Seconds for a ``fit`` of ``steps`` steps (rounded down to whole executions, at least one),
+    and the :class:`StepClock` stamps of its batches (the first is the start)."""
+    spe = gan.steps_per_execution or 1
+    steps = max(spe, steps - steps % spe)
+    clock = StepClock()
+    start = time.perf_counter()
+    clock.stamps.append(start)
+    gan.fit(
+        dataset,
+        epochs=1,
+        steps_per_epoch=steps,
+        verbose=0,
+        shuffle=False,
+        callbacks=[clock, *callbacks],
+    )
+    return time.perf_counter() - start, clock.stamps
+
+
 def steady_step_seconds(stamps: list[float], steps_per_stamp: int = 1) -> float:
     """Median seconds per step between consecutive stamps, the first interval left out (it
     holds the iterator's start and the first batch's wait)."""
@@ -218,20 +237,8 @@ class ModelDefaults:
 
     def run(self, steps: int) -> float:
         """Seconds for ``steps`` training steps via ``fit`` (steps rounded to executions)."""
-        steps = max(self.spe, steps - steps % self.spe)
-        clock = StepClock()
-        start = time.perf_counter()
-        clock.stamps.append(start)
-        self.gan.fit(
-            self.dataset,
-            epochs=1,
-            steps_per_epoch=steps,
-            verbose=0,
-            shuffle=False,
-            callbacks=[clock],
-        )
-        self.stamps = clock.stamps
-        return time.perf_counter() - start
+        seconds, self.stamps = timed_fit(self.gan, self.dataset, steps)
+        return seconds
 
 
 def _model_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -266,14 +273,8 @@ class Package:
             pixel_range=c.pixel_range,
         )
         self.epochs_seen += epochs_needed
-        clock = StepClock()
-        start = time.perf_counter()
-        clock.stamps.append(start)
-        self.gan.fit(
-            ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False, callbacks=[clock]
-        )
-        self.stamps = clock.stamps
-        return time.perf_counter() - start
+        seconds, self.stamps = timed_fit(self.gan, ds, steps)
+        return seconds
 
 
 def ablation(config, images: np.ndarray, steps: int, repeats: int) -> dict[str, float]:

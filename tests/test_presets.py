@@ -356,7 +356,7 @@ DEFAULTS = {
     "fast": dict(
         batch_size=64, g_learning_rate=2e-3, d_learning_rate=2e-3, lr_decay_rate=1.0,
         beta_1=0.0, beta_2=0.99, r1_gamma=0.5, loss="bce", update="simultaneous",
-        ema_decay=0.999, ema_start=0, jit_compile=True,
+        ema_decay=0.999, ema_start=0, jit_compile=False,
     ),
     # keras-io conditional_gan.py: z 128, [0, 1] pixels, Adam 3e-4 (default betas), batch 64.
     "cgan": dict(
