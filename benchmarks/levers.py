@@ -39,6 +39,7 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks.train_speed import (  # noqa: E402
     Reference,
+    alternate,
     benchmark_config,
     float_dataset,
     timed_fit,
@@ -82,7 +83,8 @@ class FitVariant:
             del per_epoch
 
     def run(self, steps: int) -> float:
-        return timed_fit(self.gan, self.dataset, steps, self.callbacks)[0]
+        seconds, self.stamps = timed_fit(self.gan, self.dataset, steps, self.callbacks)
+        return seconds
 
 
 def trainer_callbacks(folder: Path, config) -> list:
@@ -130,15 +132,9 @@ def measure(name: str, seconds: float, repeats: int, only: list[str] | None) -> 
     probe = built["reference"].run(10) / 10 if "reference" in built else 0.05
     steps = int(max(8, min(400, seconds / probe)))
     steps -= steps % 4
-    runs: dict[str, list[float]] = {k: [] for k in built}
-    cpu_runs: dict[str, list[float]] = {k: [] for k in built}  # images per CPU-second
-    loads: list[float] = []
-    for _ in range(repeats):
-        loads.append(os.getloadavg()[0])
-        for key, v in built.items():
-            cpu = time.process_time()
-            runs[key].append(steps * config.batch_size / v.run(steps))
-            cpu_runs[key].append(steps * config.batch_size / (time.process_time() - cpu))
+    figures, loads = alternate(built, steps, repeats, config.batch_size)
+    runs = {key: f["wall"] for key, f in figures.items()}
+    cpu_runs = {key: f["cpu"] for key, f in figures.items()}  # images per CPU-second
     out = {"preset": name, "update": config.update, "steps": steps, "loads": loads, "variants": {}}
     base = statistics.median(runs["reference"]) if "reference" in runs else None
     cpu_base = statistics.median(cpu_runs["reference"]) if "reference" in runs else None

@@ -181,6 +181,28 @@ def timed_fit(gan: MNISTGAN, dataset: Any, steps: int, callbacks: Any = ()) -> t
     return time.perf_counter() - start, clock.stamps
 
 
+def alternate(
+    loops: dict[str, Any], steps: int, repeats: int, batch_size: int
+) -> tuple[dict[str, dict[str, list[float]]], list[float]]:
+    """Time every loop in turn, ``repeats`` rounds of ``steps`` steps, so that machine load hits
+    all alike. Per loop and round: ``wall`` images/s, ``cpu`` images per CPU-second of the
+    process and ``steady`` images/s from the run's median step (loops keep ``stamps`` and
+    ``spe``); and the 1-minute load average of each round."""
+    figures = {key: {"wall": [], "cpu": [], "steady": []} for key in loops}
+    loads = []
+    for _ in range(repeats):
+        loads.append(os.getloadavg()[0])
+        for key, loop in loops.items():
+            cpu = time.process_time()
+            wall = loop.run(steps)
+            cpu = time.process_time() - cpu
+            figures[key]["wall"].append(steps * batch_size / wall)
+            figures[key]["cpu"].append(steps * batch_size / cpu)
+            step = steady_step_seconds(loop.stamps, loop.spe)
+            figures[key]["steady"].append(batch_size / step)
+    return figures, loads
+
+
 def steady_step_seconds(stamps: list[float], steps_per_stamp: int = 1) -> float:
     """Median seconds per step between consecutive stamps, the first interval left out (it
     holds the iterator's start and the first batch's wait)."""
@@ -418,18 +440,10 @@ def bench_preset(name: str, steps: int, repeats: int, overrides: dict[str, Any])
         steps = int(min(600, max(3 if per_step > 1 else 10, 2.0 / per_step)))
     spe = config.steps_per_execution
     steps = max(spe, steps - steps % spe)
-    runs: dict[str, list[float]] = {key: [] for key in loops}
-    cpu_runs: dict[str, list[float]] = {key: [] for key in loops}  # images per CPU-second
-    steady_runs: dict[str, list[float]] = {key: [] for key in loops}  # from the median step
-    loads = []
-    for _ in range(repeats):
-        loads.append(os.getloadavg()[0])
-        for key, loop in loops.items():
-            cpu = time.process_time()
-            runs[key].append(steps * config.batch_size / loop.run(steps))
-            cpu_runs[key].append(steps * config.batch_size / (time.process_time() - cpu))
-            step = steady_step_seconds(loop.stamps, loop.spe)
-            steady_runs[key].append(config.batch_size / step)
+    figures, loads = alternate(loops, steps, repeats, config.batch_size)
+    runs = {key: f["wall"] for key, f in figures.items()}
+    cpu_runs = {key: f["cpu"] for key, f in figures.items()}  # images per CPU-second
+    steady_runs = {key: f["steady"] for key, f in figures.items()}  # from the median step
     if "reference" not in runs:
         runs["reference"] = runs["reference_same"]
         cpu_runs["reference"] = cpu_runs["reference_same"]
