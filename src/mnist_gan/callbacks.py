@@ -29,6 +29,29 @@ def _finite(model: keras.Model) -> bool:
     return False
 
 
+class StepMultiples:
+    """Tells, batch by batch, when the global step has crossed a multiple of a frequency since
+    training (re)started: once per multiple passed, also when one batch runs several steps
+    (``steps_per_execution``), and never for a frequency of 0."""
+
+    def __init__(self) -> None:
+        self._bucket = 0
+
+    def start(self, step: int, frequency: int) -> None:
+        """Count from ``step`` (the step training starts or resumes at)."""
+        self._bucket = step // max(frequency, 1)
+
+    def crossed(self, step: Callable[[], int], frequency: int) -> bool:
+        """Whether ``step()`` (read only when ``frequency`` is set) is past the next multiple."""
+        if not frequency:
+            return False
+        bucket = step() // frequency
+        if bucket <= self._bucket:
+            return False
+        self._bucket = bucket
+        return True
+
+
 class SampleGridCallback(keras.callbacks.Callback):
     """Saves a PNG grid of images from one fixed noise batch as training goes.
 
@@ -59,7 +82,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         self._pixels_at: tuple[int, np.ndarray] | None = None
         self._epoch = 0
         self._last_step = -1
-        self._bucket = 0
+        self._multiples = StepMultiples()
 
     def _global_step(self) -> int:
         return int(self.model.g_optimizer.iterations.numpy())
@@ -118,14 +141,10 @@ class SampleGridCallback(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._bucket = self._global_step() // max(self.sample_frequency, 1)
+        self._multiples.start(self._global_step(), self.sample_frequency)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if not self.sample_frequency:
-            return
-        bucket = self._global_step() // self.sample_frequency
-        if bucket > self._bucket:  # crossed a multiple of sample_frequency
-            self._bucket = bucket
+        if self._multiples.crossed(self._global_step, self.sample_frequency):
             self.save_now()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from mnist_gan.callbacks import StepMultiples
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.images import make_grid
 
@@ -70,7 +71,7 @@ class TensorBoardImages(keras.callbacks.Callback):
         self.images = images
         self.sample_frequency = sample_frequency
         self._writer: Any = None
-        self._bucket = 0
+        self._multiples = StepMultiples()
         self._last_image_step = -1
 
     def _step(self) -> int:
@@ -96,14 +97,10 @@ class TensorBoardImages(keras.callbacks.Callback):
         self._writer.flush()
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._bucket = self._step() // max(self.sample_frequency, 1)
+        self._multiples.start(self._step(), self.sample_frequency)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if not self.sample_frequency:
-            return
-        bucket = self._step() // self.sample_frequency
-        if bucket > self._bucket:  # crossed a multiple of sample_frequency
-            self._bucket = bucket
+        if self._multiples.crossed(self._step, self.sample_frequency):
             self._write("step", logs, image=True)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
