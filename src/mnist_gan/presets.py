@@ -83,8 +83,8 @@ PRESETS: dict[str, Preset] = {
             build_dcgan_generator(c.latent_dim, output_activation(c)),
             build_dcgan_discriminator(c.image_size),
         ),
-        # The declared defaults are this design. No XLA: its CPU convolutions cost this
-        # network 1.7x the CPU time of TensorFlow's (docs/speed.md).
+        # The declared defaults are this design. No XLA: under it a step of these
+        # convolutions took 1.7x the CPU time on this CPU (docs/speed.md).
         {},
     ),
     "mlp": Preset(
