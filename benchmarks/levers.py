@@ -45,7 +45,7 @@ from benchmarks.train_speed import (  # noqa: E402
     timed_fit,
 )
 from mnist_gan.callbacks import CheckpointCallback, SampleGridCallback  # noqa: E402
-from mnist_gan.data import make_epoch_dataset, steps_per_epoch  # noqa: E402
+from mnist_gan.data import make_epoch_dataset  # noqa: E402
 from mnist_gan.divergence import DivergenceGuard  # noqa: E402
 from mnist_gan.models.gan import MNISTGAN  # noqa: E402
 from mnist_gan.signals import GracefulStop, StopOnSignal  # noqa: E402
@@ -70,7 +70,6 @@ class FitVariant:
         if data == "float":
             self.dataset = float_dataset(images, config).repeat()
         else:
-            per_epoch = steps_per_epoch(len(images), config.batch_size)
             self.dataset = make_epoch_dataset(
                 images,
                 config.batch_size,
@@ -80,7 +79,6 @@ class FitVariant:
                 pixel_range=config.pixel_range,
                 resident=data,
             )
-            del per_epoch
 
     def run(self, steps: int) -> float:
         seconds, self.stamps = timed_fit(self.gan, self.dataset, steps, self.callbacks)

@@ -282,8 +282,6 @@ class Package:
     def run(self, steps: int) -> float:
         """Seconds for ``steps`` training steps via ``fit`` (steps rounded to executions)."""
         c = self.config
-        spe = c.steps_per_execution
-        steps = max(spe, steps - steps % spe)
         per_epoch = steps_per_epoch(len(self.images), c.batch_size)
         epochs_needed = -(-steps // per_epoch) + 1
         ds = make_epoch_dataset(
