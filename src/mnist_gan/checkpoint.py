@@ -45,14 +45,14 @@ def checkpoint_variables(gan: MNISTGAN) -> dict[str, dict[str, Any]]:
     if gan.g_optimizer is None or gan.d_optimizer is None:
         raise MNISTGANError("the model must be compiled before saving or loading a checkpoint")
     groups = {
-        "generator": _by_layer(gan.generator),
-        "discriminator": _by_layer(gan.discriminator),
+        "generator": named_variables(gan.generator),
+        "discriminator": named_variables(gan.discriminator),
         "g_optimizer": [(_owner_relative(v.path), v) for v in gan.g_optimizer.variables],
         "d_optimizer": [(_owner_relative(v.path), v) for v in gan.d_optimizer.variables],
         "noise": [(_owner_relative(gan.seed_generator.state.path), gan.seed_generator.state)],
     }
     if gan.ema_generator is not None:
-        groups["ema"] = [*_by_layer(gan.ema_generator), ("ema_updates", gan.ema_updates)]
+        groups["ema"] = [*named_variables(gan.ema_generator), ("ema_updates", gan.ema_updates)]
     named: dict[str, dict[str, Any]] = {}
     for group, variables in groups.items():
         named[group] = {}
@@ -66,7 +66,7 @@ def checkpoint_variables(gan: MNISTGAN) -> dict[str, dict[str, Any]]:
     return named
 
 
-def _by_layer(model: Any) -> list[tuple[str, Any]]:
+def named_variables(model: Any) -> list[tuple[str, Any]]:
     """``(name, variable)`` for every variable of ``model``, in ``model.variables`` order."""
     owner = {id(v): layer.name for layer in model.layers for v in layer.variables}
     named = []

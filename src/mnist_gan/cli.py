@@ -16,6 +16,11 @@ from typing import Any
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.logs import log_to_console
 
+SOURCE_HELP = (
+    "a shipped pretrained preset (e.g. cfast; see `mnist-gan presets`), a preset folder, a "
+    ".keras model, a checkpoint .npz, or a training output folder (a local path wins)"
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
@@ -35,10 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--quiet", action="store_true", help="same as --progress none")
 
-    sample = sub.add_parser("sample", help="generate digits from a saved model or output folder")
-    sample.add_argument(
-        "source", help="a .keras model, a checkpoint .npz, or a training output folder"
+    sample = sub.add_parser(
+        "sample", help="generate digits from a pretrained preset, a saved model or output folder"
     )
+    sample.add_argument("source", help=SOURCE_HELP)
     sample.add_argument("--num", type=int, default=64, help="how many images (64)")
     sample.add_argument(
         "--out",
@@ -58,9 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "evaluate", help="score samples (FD, KID, classifier score, coverage, precision/recall)"
     )
-    evaluate.add_argument(
-        "source", help="a .keras model, a checkpoint .npz, an output folder, or uint8 images .npy"
-    )
+    evaluate.add_argument("source", help=f"{SOURCE_HELP}, or uint8 images .npy")
     evaluate.add_argument(
         "--num", type=int, default=10000, help="images to score (10000, the protocol)"
     )
@@ -73,14 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "intra-FD), e.g. from `sample --labels-out`",
     )
     sub.add_parser("info", help="platform, versions and accelerators")
-    sub.add_parser("presets", help="list the available designs")
+    sub.add_parser("presets", help="list the designs and which ship pretrained weights")
 
     interpolate = sub.add_parser(
         "interpolate", help="latent walks through a model as a PNG grid, one walk per row"
     )
-    interpolate.add_argument(
-        "source", help="a .keras model, a checkpoint .npz, or a training output folder"
-    )
+    interpolate.add_argument("source", help=SOURCE_HELP)
     interpolate.add_argument("--out", default="walk.png", help="the grid .png (walk.png)")
     interpolate.add_argument("--rows", type=int, default=4, help="how many walks (4)")
     interpolate.add_argument("--steps", type=int, default=8, help="images per walk (8)")
@@ -111,9 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export", help="write a model's generator as a standalone uint8-image artifact"
     )
-    export.add_argument(
-        "source", help="a .keras model, a checkpoint .npz, or a training output folder"
-    )
+    export.add_argument("source", help=SOURCE_HELP)
     export.add_argument("--out", required=True, help="folder to write the artifact into")
     export.add_argument(
         "--format",
@@ -279,8 +278,10 @@ def _check_out(out: Path, suffixes: tuple[str, ...], flag: str, force: bool) -> 
 
 
 def _check_source(source: str) -> None:
-    if not Path(source).exists():
-        raise MNISTGANError(f"{source} does not exist")
+    from mnist_gan.pretrained import is_shipped_name, missing_source_message
+
+    if not Path(source).exists() and not is_shipped_name(source):
+        raise MNISTGANError(missing_source_message(source))
 
 
 def _check_positive(flag: str, value: int | None) -> None:

@@ -171,6 +171,13 @@ class GANConfig:
         None, "fixes init, noise and data order (unset: drawn once per run)", RUN, rule=NON_NEGATIVE
     )
     output_dir: str = setting("outputs", "where grids, checkpoints and the model go", RUN)
+    init_from: str | None = setting(
+        None,
+        "fine-tune: start G, EMA G and D from a shipped preset's name (cfast), a preset folder "
+        "or a .keras model; a checkpoint in the output folder wins (docs/pretrained.md)",
+        RUN,
+        rule=NOT_EMPTY,
+    )
     data_path: str | None = setting(
         None,
         "MNIST .npz or IDX folder (unset: $MNIST_GAN_DATA, caches, offline mirror)",

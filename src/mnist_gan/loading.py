@@ -1,12 +1,16 @@
-"""Open a trained GAN from a ``.keras`` file, a checkpoint, or a training output folder."""
+"""Open a trained GAN from a ``.keras`` file, a checkpoint, a training output folder, a preset
+folder, or the name of a pretrained preset shipped in the package."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.models.gan import MNISTGAN, build_gan
+
+log = logging.getLogger("mnist_gan")
 
 
 def load_gan(path: str | os.PathLike[str]) -> MNISTGAN:
@@ -40,21 +44,37 @@ def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
 
 
 def load_generator_model(source: str | os.PathLike[str]) -> MNISTGAN:
-    """A model to sample from: a ``.keras`` file, a checkpoint ``.npz``, or an output folder.
+    """A model to sample from: a ``.keras`` file, a checkpoint ``.npz``, an output folder, a
+    preset folder (:mod:`mnist_gan.pretrained`), or a shipped preset's name (``"cfast"``).
 
-    For a folder, its final ``model.keras`` is used, or else its newest checkpoint (so an
-    interrupted run can still be sampled).
+    For an output folder, its final ``model.keras`` is used, or else its newest checkpoint (so
+    an interrupted run can still be sampled). A local file or folder named like a shipped preset
+    wins, with a note logged as a warning.
     """
+    from mnist_gan import pretrained
     from mnist_gan.checkpoint import list_checkpoints
 
-    source = Path(source)
+    text = os.fspath(source)
+    note = pretrained.shadowed_note(text)
+    if note:
+        log.warning(note)
+    elif not Path(text).exists():
+        if pretrained.is_shipped_name(text):
+            return pretrained.load_preset(text)
+        if Path(text).name == text and not Path(text).suffix:  # a name, not a path
+            raise MNISTGANError(pretrained.missing_source_message(text))
+    source = Path(text)
     if source.is_dir():
+        if pretrained.is_preset_folder(source):
+            return pretrained.load_preset(source)
         if (source / "model.keras").is_file():
             return load_gan(source / "model.keras")
         found = list_checkpoints(source / "checkpoints")
         if found:
             return load_from_checkpoint(found[-1][1])
-        raise MNISTGANError(f"{source} holds neither model.keras nor checkpoints/ckpt-epoch-*.npz")
+        raise MNISTGANError(
+            f"{source} holds neither model.keras nor checkpoints/ckpt-epoch-*.npz, nor a preset"
+        )
     if source.suffix == ".npz":
         return load_from_checkpoint(source)
     return load_gan(source)

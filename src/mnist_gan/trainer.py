@@ -65,7 +65,8 @@ class GANTrainer:
     (one per epoch, newest 3 kept), ``history.json``, ``loss_curves.png``, ``config.json``,
     ``summary.json`` (steps, time, images/s, how the session ended) and the final
     ``model.keras``; with ``animate`` also ``progress.gif``, with ``tensorboard`` event files
-    (:mod:`mnist_gan.tensorboard`).
+    (:mod:`mnist_gan.tensorboard`). With ``init_from`` a new run starts from trained weights
+    (fine-tuning; :func:`mnist_gan.pretrained.initialize_from`).
     """
 
     def __init__(
@@ -215,6 +216,12 @@ class GANTrainer:
             from mnist_gan.tensorboard import require_tensorboard
 
             require_tensorboard()  # before any file is touched
+        if self.config.init_from:
+            from mnist_gan import pretrained
+
+            source = self.config.init_from
+            if not Path(source).exists() and not pretrained.is_shipped_name(source):
+                raise MNISTGANError(f"--init-from: {pretrained.missing_source_message(source)}")
         self._check_output_dir()
         extra = list(callbacks or [])
         if progress is not None:
@@ -313,6 +320,10 @@ class GANTrainer:
         if self.gan is None:
             self.build_model()
         if checkpoint is None:
+            if self.config.init_from:
+                from mnist_gan.pretrained import initialize_from
+
+                log.info(initialize_from(self.gan, self.config.init_from))
             return
         header = load_checkpoint(self.gan, checkpoint)
         self.completed_epochs = int(header["epoch"])
@@ -322,6 +333,12 @@ class GANTrainer:
         self.history.update(header["meta"].get("history", {}))
         steps = f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else ""
         log.info("Resuming from %s (%d epochs%s done)", checkpoint, self.completed_epochs, steps)
+        if self.config.init_from:
+            log.info(
+                "init_from %s not used: the run's own checkpoint wins (it already started from "
+                "those weights, or another --output-dir starts afresh)",
+                self.config.init_from,
+            )
 
     def _plan(self) -> list[Phase]:
         """The ``fit`` calls left: a run stopped mid-epoch first finishes that epoch (skipping

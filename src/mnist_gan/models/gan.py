@@ -400,6 +400,31 @@ class MNISTGAN(keras.Model):
         """Optimizers belong to training checkpoints, not to the ``.keras`` inference file."""
         return None
 
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def from_preset(cls, name_or_dir: str | Any) -> MNISTGAN:
+        """A trained model from a preset: the name of one shipped in the package (``"cfast"``,
+        ``"fast"``; no network use) or a folder written by :meth:`save_to_preset`.
+
+        A local folder named like a shipped preset wins (with a note). The weights' sha256 is
+        checked. The model is not compiled; ``compile()`` it to fine-tune. See
+        :mod:`mnist_gan.pretrained` and ``docs/pretrained.md``.
+        """
+        from mnist_gan.pretrained import load_preset
+
+        return load_preset(name_or_dir)
+
+    def save_to_preset(self, directory: str | Any, **metadata: Any) -> Any:
+        """Write this model as a preset folder (config.json, metadata.json, float16 weights of
+        the generator, EMA generator and discriminator) that :meth:`from_preset` opens.
+
+        Keywords (``name``, ``command``, ``minutes``, ``scores``, ``dtype``, ``overwrite``): see
+        :func:`mnist_gan.pretrained.save_preset`. Returns the folder's ``Path``.
+        """
+        from mnist_gan.pretrained import save_preset
+
+        return save_preset(self, directory, **metadata)
+
 
 def build_gan(config: GANConfig, seed: int | None = None) -> MNISTGAN:
     """The compiled model ``config`` describes: its networks, optimizers and compile options."""

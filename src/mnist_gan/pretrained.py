@@ -1,0 +1,455 @@
+"""Pretrained presets: trained weights in a keras-hub-style folder, shipped inside the package.
+
+A preset folder holds three files (keras-hub's convention: config + metadata + weights):
+
+- ``config.json``: the model's class and its settings (``{"class_name": "MNISTGAN",
+  "config": {...}}``), enough to rebuild the networks with :func:`mnist_gan.presets.make_config`;
+- ``metadata.json``: package, Keras and TensorFlow versions, the settings, how the weights were
+  made (command, training minutes), their scores by the package's evaluator, the weights
+  file's sha256, its storage dtype and the measured float16 sample difference;
+- ``model.weights.npz``: every variable (trainable or not: batch-norm moving statistics
+  included) of the generator (``generator/...``), the EMA generator (``ema/...``, when the
+  model has one) and the discriminator (``discriminator/...``), named as in training
+  checkpoints (:func:`mnist_gan.checkpoint.named_variables`). Floating-point arrays are stored
+  as float16 by default (half the size); optimizer state is not stored.
+
+:func:`load_preset` (``MNISTGAN.from_preset``) takes a folder or the name of a preset shipped
+in the package (``mnist_gan/pretrained_presets/NAME``, read with :mod:`importlib.resources`:
+no network). A local path of the same name wins, with a note. The sha256 is checked before
+the weights are read. Finding and describing presets needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import json
+import logging
+import os
+import zipfile
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mnist_gan.errors import MNISTGANError
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+    from mnist_gan.models.gan import MNISTGAN
+
+log = logging.getLogger("mnist_gan")
+
+FORMAT = 1
+CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE = "config.json", "metadata.json", "model.weights.npz"
+PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE)
+# Where shipped presets live inside the installed package (setup.cfg package_data).
+SHIPPED_DIR: Traversable = resources.files("mnist_gan") / "pretrained_presets"
+GROUPS = ("generator", "ema", "discriminator")
+STORAGE_DTYPES = ("float16", "float32")
+
+# Samples from float16-stored weights against the float32 originals, same noise: at most this
+# far apart in [-1, 1] pixel space, i.e. at most FLOAT16_MAX_LEVELS of 255 after to_uint8.
+# Measured (docs/pretrained.md): about 0.002-0.005 for fast/cfast networks, so 0.02 has 4x
+# headroom; save_preset measures every preset it writes and refuses one beyond it.
+FLOAT16_MAX_ABS = 0.02
+FLOAT16_MAX_LEVELS = 3  # 0.02 * 255 / 2 = 2.55 levels, rounding may add one
+CHECK_SAMPLES, CHECK_SEED = 256, 0
+
+
+# ------------------------------------------------------------------ finding presets (no TF)
+def shipped_names() -> list[str]:
+    """Names of the presets whose weights ship in this install, sorted ([] when none do)."""
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in SHIPPED_DIR.iterdir()
+        if entry.is_dir() and entry.joinpath(METADATA_FILE).is_file()
+    )
+
+
+def shipped_metadata() -> dict[str, dict[str, Any]]:
+    """``{name: metadata.json}`` of every shipped preset (unreadable metadata: ``{}``)."""
+    found = {}
+    for name in shipped_names():
+        try:
+            found[name] = json.loads(SHIPPED_DIR.joinpath(name, METADATA_FILE).read_text())
+        except (OSError, ValueError):
+            found[name] = {}
+    return found
+
+
+def is_preset_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a folder holding a preset's metadata and weights."""
+    path = Path(path)
+    return (path / METADATA_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
+
+
+def is_shipped_name(source: Any) -> bool:
+    """Whether ``source`` (a str) names a preset shipped in this install."""
+    return isinstance(source, str) and source in shipped_names()
+
+
+def shadowed_note(source: Any) -> str | None:
+    """The note for a local file or folder named like a shipped preset (it wins), else None."""
+    if not is_shipped_name(source) or not Path(source).exists():
+        return None
+    kind = "folder" if Path(source).is_dir() else "file"
+    return (
+        f"note: using the local {kind} {source!r}, not the shipped preset {source!r} (run from "
+        "another folder, or rename it, to use the shipped one)"
+    )
+
+
+def missing_source_message(source: Any) -> str:
+    """The error for a source that is neither a local path nor a shipped preset."""
+    names = shipped_names()
+    shipped = (
+        f"shipped presets: {', '.join(names)}"
+        if names
+        else "this install ships no pretrained presets yet"
+    )
+    from mnist_gan.presets import PRESETS
+
+    if str(source) in PRESETS:
+        return (
+            f"{source} does not exist here, and preset {str(source)!r} ships no pretrained "
+            f"weights ({shipped}); train it with `mnist-gan train --preset {source}`"
+        )
+    return f"{source} does not exist here and is not a shipped preset ({shipped})"
+
+
+def resolve_preset(name_or_dir: str | os.PathLike[str]) -> tuple[Traversable, str]:
+    """The preset folder ``name_or_dir`` means, and how to describe it in messages.
+
+    A local path is used when it exists (a shipped name included: a note is logged); else a
+    shipped preset's name. Raises :class:`MNISTGANError` for a local path that is not a preset
+    folder, or an unknown name (the message lists the shipped names).
+    """
+    path = Path(name_or_dir)
+    if path.exists():
+        note = shadowed_note(name_or_dir)  # a str only: loading passes a Path after its note
+        if note:
+            log.warning(note)
+        if not is_preset_folder(path):
+            raise MNISTGANError(
+                f"{path} is not a preset folder (it needs {', '.join(PRESET_FILES)}; write one "
+                "with gan.save_to_preset(DIR) or scripts/make_pretrained.py)"
+            )
+        return path, str(path)
+    if is_shipped_name(str(name_or_dir)):
+        return SHIPPED_DIR.joinpath(str(name_or_dir)), f"shipped preset {str(name_or_dir)!r}"
+    raise MNISTGANError(missing_source_message(name_or_dir))
+
+
+def read_preset_metadata(name_or_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """A preset's ``metadata.json`` (versions, settings, command, minutes, scores, sha256)."""
+    folder, where = resolve_preset(name_or_dir)
+    return _read_json(folder, METADATA_FILE, where)
+
+
+def headline(metadata: dict[str, Any]) -> str:
+    """A preset's scores in a few words ("FD 1.86, labels 99.0%"), for ``mnist-gan presets``."""
+    scores = metadata.get("scores") or {}
+    parts = []
+    if isinstance(scores.get("frechet_distance"), int | float):
+        parts.append(f"FD {scores['frechet_distance']:.2f}")
+    if isinstance(scores.get("label_accuracy"), int | float):
+        parts.append(f"labels {scores['label_accuracy']:.1%}")
+    elif isinstance(scores.get("classifier_score"), int | float):
+        parts.append(f"CS {scores['classifier_score']:.2f}")
+    return ", ".join(parts) or "no scores"
+
+
+# ------------------------------------------------------------------ weights as named arrays
+def network_variables(gan: MNISTGAN) -> dict[str, Any]:
+    """``{"group/name": variable}`` of the generator, EMA generator (with its update count)
+    and discriminator: every variable, trainable or not; no optimizer state."""
+    from mnist_gan.checkpoint import named_variables
+
+    groups = {
+        "generator": named_variables(gan.generator),
+        "discriminator": named_variables(gan.discriminator),
+    }
+    if gan.ema_generator is not None:
+        groups["ema"] = [*named_variables(gan.ema_generator), ("ema_updates", gan.ema_updates)]
+    return {f"{group}/{name}": v for group, pairs in groups.items() for name, v in pairs}
+
+
+def network_weights(gan: MNISTGAN, dtype: str = "float32") -> dict[str, np.ndarray]:
+    """The arrays :func:`network_variables` names, floating ones stored as ``dtype``.
+
+    An array whose values overflow float16 stays float32 (none does in the presets).
+    """
+    if dtype not in STORAGE_DTYPES:
+        raise MNISTGANError(f"dtype must be one of {', '.join(STORAGE_DTYPES)}, got {dtype!r}")
+    arrays = {}
+    for key, variable in network_variables(gan).items():
+        value = np.asarray(variable.numpy())
+        if value.dtype.kind == "f":
+            narrow = value.astype(dtype)
+            value = narrow if np.isfinite(narrow).all() else value.astype(np.float32)
+        arrays[key] = value
+    return arrays
+
+
+def assign_network_weights(
+    gan: MNISTGAN, arrays: dict[str, np.ndarray], source: str, groups: tuple[str, ...] = GROUPS
+) -> None:
+    """Set ``gan``'s variables of ``groups`` from ``arrays`` (by name); every name and shape
+    is checked first, so a mismatch raises :class:`MNISTGANError` and changes nothing."""
+    targets = {k: v for k, v in network_variables(gan).items() if k.split("/", 1)[0] in groups}
+    offered = {k for k in arrays if k.split("/", 1)[0] in groups}
+    missing, extra = sorted(set(targets) - offered), sorted(offered - set(targets))
+    if missing or extra:
+        parts = [f"missing {', '.join(missing[:4])}" if missing else ""]
+        parts.append(f"unexpected {', '.join(extra[:4])}" if extra else "")
+        raise MNISTGANError(
+            f"{source} does not match this model's networks: " + "; ".join(p for p in parts if p)
+        )
+    for key, variable in targets.items():
+        if tuple(arrays[key].shape) != tuple(variable.shape):
+            raise MNISTGANError(
+                f"{source} does not match this model's networks: {key} has shape "
+                f"{tuple(variable.shape)}, the weights {tuple(arrays[key].shape)}"
+            )
+    for key, variable in targets.items():
+        variable.assign(np.asarray(arrays[key]).astype(variable.dtype))
+    gan.sampler.clear()  # its numpy copies of the old weights
+
+
+# ------------------------------------------------------------------ save
+def save_preset(
+    gan: MNISTGAN,
+    directory: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    command: str | None = None,
+    minutes: float | None = None,
+    scores: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
+    dtype: str = "float16",
+    overwrite: bool = False,
+) -> Path:
+    """Write ``gan`` as a preset folder (config.json, metadata.json, model.weights.npz).
+
+    ``name`` (default: the folder's name), ``command`` (how the weights were trained),
+    ``minutes`` (training time) and ``scores`` (the evaluator's metrics, e.g. the
+    ``metrics`` of ``mnist-gan evaluate --json``) go into the metadata, and ``provenance``
+    (JSON-ready: where the weights and scores came from) as it is. ``dtype`` float16
+    halves the file; the samples of the saved weights are compared with ``gan``'s and a
+    difference beyond :data:`FLOAT16_MAX_ABS` raises (use float32 then). An existing preset in
+    ``directory`` is replaced only with ``overwrite``. Returns the folder.
+    """
+    import keras
+    import tensorflow as tf
+
+    from mnist_gan import __version__
+    from mnist_gan.config import MODEL_SCOPES
+    from mnist_gan.files import atomic_write, write_text
+
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise MNISTGANError(f"{folder} is a file; save_to_preset needs a folder")
+    if any((folder / f).exists() for f in PRESET_FILES) and not overwrite:
+        raise MNISTGANError(f"{folder} already holds a preset; pass overwrite=True to replace it")
+    arrays = network_weights(gan, dtype)
+    check = float16_check(gan, arrays) if dtype == "float16" else None
+    if check is not None and check["max_abs_pixel_diff"] > FLOAT16_MAX_ABS:
+        raise MNISTGANError(
+            f"float16 weights change this model's samples by up to "
+            f"{check['max_abs_pixel_diff']:.3g} (the tolerance is {FLOAT16_MAX_ABS}); save it "
+            'with dtype="float32"'
+        )
+    with atomic_write(folder / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    settings = _portable_settings(gan.config.to_dict())
+    config = {
+        "module": "mnist_gan.models.gan",
+        "class_name": "MNISTGAN",
+        "registered_name": "mnist_gan>MNISTGAN",
+        "config": settings,
+    }
+    counts = {
+        "generator": int(gan.generator.count_params()),
+        "discriminator": int(gan.discriminator.count_params()),
+    }
+    if gan.ema_generator is not None:
+        counts["ema_generator"] = int(gan.ema_generator.count_params())
+    metadata = {
+        "format": FORMAT,
+        "name": name or folder.resolve().name,
+        "mnist_gan_version": __version__,
+        "keras_version": keras.__version__,
+        "tensorflow_version": tf.__version__,
+        "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "settings": settings,
+        "model_settings": sorted(gan.config.to_dict(MODEL_SCOPES)),
+        "training": {"command": command, "minutes": minutes},
+        "scores": scores or {},
+        "provenance": provenance or {},
+        "parameter_count": counts,
+        "weights": {
+            "file": WEIGHTS_FILE,
+            "sha256": sha256_of(folder / WEIGHTS_FILE),
+            "bytes": (folder / WEIGHTS_FILE).stat().st_size,
+            "dtype": dtype,
+            "groups": sorted({k.split("/", 1)[0] for k in arrays}),
+        },
+        "float16_check": check,
+    }
+    write_text(folder / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
+    write_text(folder / METADATA_FILE, json.dumps(metadata, indent=2) + "\n")
+    return folder
+
+
+def _portable_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings without the paths of the machine the weights were trained on."""
+    from mnist_gan.config import SETTINGS
+
+    machine = ("output_dir", "data_path", "tensorboard", "threads", "init_from")
+    return {k: (SETTINGS[k].default if k in machine else v) for k, v in settings.items()}
+
+
+def float16_check(gan: MNISTGAN, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """How far samples of a copy of ``gan`` with ``arrays`` (e.g. float16) are from ``gan``'s:
+    the same noise (and digits) through the sampling and the live generator."""
+    from mnist_gan.images import to_uint8
+    from mnist_gan.models.gan import MNISTGAN
+
+    twin = MNISTGAN(config=gan.config)
+    assign_network_weights(twin, arrays, "the float16 weights")
+    worst, levels = 0.0, 0
+    for use_ema in {gan.ema_generator is not None, False}:
+        options = {"seed": CHECK_SEED, "use_ema": use_ema}
+        a = gan.generate(CHECK_SAMPLES, **options)
+        b = twin.generate(CHECK_SAMPLES, **options)
+        low, high = gan.config.pixel_range
+        # in [-1, 1] units whatever the pixel range, so one tolerance fits every preset
+        worst = max(worst, float(np.abs(a - b).max()) * 2.0 / (high - low))
+        ua, ub = to_uint8(a, gan.config.pixel_range), to_uint8(b, gan.config.pixel_range)
+        levels = max(levels, int(np.abs(ua.astype(int) - ub.astype(int)).max()))
+    return {
+        "samples": CHECK_SAMPLES,
+        "seed": CHECK_SEED,
+        "max_abs_pixel_diff": worst,
+        "max_uint8_levels": levels,
+        "tolerance": FLOAT16_MAX_ABS,
+    }
+
+
+# ------------------------------------------------------------------ load
+def load_preset(name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
+    """The model a preset folder or a shipped preset's name holds, ready to sample.
+
+    The weights file's sha256 is checked against ``metadata.json`` first: a damaged or
+    changed file raises one :class:`MNISTGANError` naming it. The model is not compiled
+    (``gan.compile()`` before ``fit``; optimizer state is not part of a preset).
+    """
+    from mnist_gan.models.gan import MNISTGAN
+    from mnist_gan.presets import make_config
+
+    folder, where = resolve_preset(name_or_dir)
+    metadata = _read_json(folder, METADATA_FILE, where)
+    saved = _read_json(folder, CONFIG_FILE, where)
+    weights = folder.joinpath(WEIGHTS_FILE)
+    payload = weights.read_bytes()
+    expected = (metadata.get("weights") or {}).get("sha256")
+    if not isinstance(expected, str):
+        raise MNISTGANError(f"{where}: {METADATA_FILE} records no sha256 for {WEIGHTS_FILE}")
+    actual = hashlib.sha256(payload).hexdigest()
+    if actual != expected:
+        raise MNISTGANError(
+            f"{_display(weights)} is damaged: checksum mismatch (sha256 {actual[:16]}..., "
+            f"{METADATA_FILE} expects {expected[:16]}...); reinstall the package or save the "
+            "preset again"
+        )
+    settings = dict(saved.get("config") or {})
+    if saved.get("class_name") != "MNISTGAN" or "preset" not in settings:
+        raise MNISTGANError(f"{where}: {CONFIG_FILE} does not describe an MNISTGAN")
+    try:
+        config = make_config(settings.pop("preset"), **settings)
+    except MNISTGANError as err:
+        raise MNISTGANError(f"{where}: {err}") from None
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise MNISTGANError(f"{_display(weights)} is unreadable ({err})") from None
+    gan = MNISTGAN(config=config)
+    assign_network_weights(gan, arrays, where)
+    return gan
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _read_json(folder: Traversable, filename: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(folder.joinpath(filename).read_text())
+    except (OSError, ValueError) as err:
+        raise MNISTGANError(f"{where}: {filename} is missing or unreadable ({err})") from None
+    if not isinstance(value, dict):
+        raise MNISTGANError(f"{where}: {filename} does not hold a JSON object")
+    return value
+
+
+def _display(entry: Traversable) -> str:
+    return str(entry) if isinstance(entry, Path) else f"{entry.name} ({entry})"
+
+
+# ------------------------------------------------------------------ fine-tuning
+# Settings that must agree for weights to fit (the shapes and what they mean); the EMA may be
+# switched on or off: see initialize_from.
+SHAPE_SETTINGS = (
+    "preset",
+    "latent_dim",
+    "noise",
+    "pixel_range",
+    "image_size",
+    "num_classes",
+    "g_conditioning",
+)
+
+
+def initialize_from(gan: MNISTGAN, source: str | os.PathLike[str]) -> str:
+    """Copy the generator, EMA generator and discriminator weights of ``source`` (a shipped
+    preset's name, a preset folder, a ``.keras`` model, a checkpoint or an output folder)
+    into ``gan``; return a line saying what was copied.
+
+    Raises :class:`MNISTGANError` when ``source``'s network settings differ from ``gan``'s.
+    Without an EMA in ``source``, ``gan``'s EMA starts from ``source``'s generator.
+    Optimizer state starts fresh.
+    """
+    from mnist_gan.loading import load_generator_model
+
+    donor = load_generator_model(source)
+    mine, theirs = gan.config.to_dict(), donor.config.to_dict()
+    for key in SHAPE_SETTINGS:
+        if mine[key] != theirs[key]:
+            raise MNISTGANError(
+                f"--init-from {source} was trained with {key}={theirs[key]!r}, but this run asks "
+                f"for {key}={mine[key]!r}; fine-tuning needs the same networks"
+            )
+    arrays = network_weights(donor)
+    groups, copied = ("generator", "discriminator"), ["generator", "discriminator"]
+    if gan.ema_generator is not None:
+        groups += ("ema",)
+        if donor.ema_generator is None:
+            arrays |= {
+                "ema/" + key.split("/", 1)[1]: value
+                for key, value in arrays.items()
+                if key.startswith("generator/")
+            }
+            arrays["ema/ema_updates"] = np.zeros((), np.int64)
+            copied.append("EMA generator (from its generator)")
+        else:
+            copied.append("EMA generator")
+    assign_network_weights(gan, arrays, f"--init-from {source}", groups)
+    return f"Initialized the {', '.join(copied)} from {source}"
