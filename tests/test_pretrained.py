@@ -359,3 +359,45 @@ def test_init_from_other_networks_is_one_clear_error(saved, tmp_path, capsys):
     assert len(err) == 1
     assert err[0].startswith("error: --init-from: nope does not exist here and is not a shipped")
     assert not (tmp_path / "o").exists()  # refused before any file is written
+
+
+# ------------------------------------------------------------------ scripts/make_pretrained.py
+def _make_pretrained():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_pretrained", ROOT / "scripts" / "make_pretrained.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_pretrained_writes_a_preset_from_a_snapshot_and_its_scores(models, tmp_path, capsys):
+    snapshot = tmp_path / "snapshots" / "minute_10.keras"
+    snapshot.parent.mkdir()
+    models["cfast"].save(snapshot)
+    result = {
+        "command": "mnist-gan train --preset cfast --seed 0",
+        "num_samples": 10000,
+        "snapshots": [
+            {"minute": 5.0, "ema": {"frechet_distance": 9.0}},
+            {"minute": 10.0, "ema": {"frechet_distance": 1.5, "label_accuracy": 0.99}},
+        ],
+    }
+    scores = tmp_path / "ship.json"
+    scores.write_text(json.dumps(result))
+    script = _make_pretrained()
+    out = tmp_path / "cfast"
+    argv = [str(snapshot), "--name", "cfast", "--scores", str(scores), "--out", str(out)]
+    assert script.main(argv) == 0  # 1: the checkout's shipped presets exceed the 5 MB budget
+    printed = capsys.readouterr().out
+    assert f"Wrote {out}: FD 1.50, labels 99.0%" in printed
+    meta = pretrained.read_preset_metadata(out)
+    assert meta["training"] == {"command": result["command"], "minutes": 10.0}  # row of minute 10
+    assert meta["provenance"]["generator"] == "ema" and meta["name"] == "cfast"
+    assert MNISTGAN.from_preset(out).config == models["cfast"].config
+    # one design's weights under another design's name is refused
+    argv = [str(snapshot), "--name", "fast", "--scores", str(scores), "--out", str(tmp_path / "x")]
+    assert script.main(argv) == 2
+    assert "is a 'cfast' model" in capsys.readouterr().err

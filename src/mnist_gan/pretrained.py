@@ -249,7 +249,6 @@ def save_preset(
     import tensorflow as tf
 
     from mnist_gan import __version__
-    from mnist_gan.config import MODEL_SCOPES
     from mnist_gan.files import atomic_write, write_text
 
     folder = Path(directory)
@@ -288,7 +287,6 @@ def save_preset(
         "tensorflow_version": tf.__version__,
         "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "settings": settings,
-        "model_settings": sorted(gan.config.to_dict(MODEL_SCOPES)),
         "training": {"command": command, "minutes": minutes},
         "scores": scores or {},
         "provenance": provenance or {},
