@@ -8,6 +8,8 @@ in :mod:`mnist_gan.sampling`, the generator average in :mod:`mnist_gan.ema`.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -402,7 +404,7 @@ class MNISTGAN(keras.Model):
 
     # ------------------------------------------------------------------ presets
     @classmethod
-    def from_preset(cls, name_or_dir: str | Any) -> MNISTGAN:
+    def from_preset(cls, name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
         """A trained model from a preset: the name of one shipped in the package (``"cfast"``,
         ``"fast"``; no network use) or a folder written by :meth:`save_to_preset`.
 
@@ -414,7 +416,7 @@ class MNISTGAN(keras.Model):
 
         return load_preset(name_or_dir)
 
-    def save_to_preset(self, directory: str | Any, **metadata: Any) -> Any:
+    def save_to_preset(self, directory: str | os.PathLike[str], **metadata: Any) -> Path:
         """Write this model as a preset folder (config.json, metadata.json, float16 weights of
         the generator, EMA generator and discriminator) that :meth:`from_preset` opens.
 
