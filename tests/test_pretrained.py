@@ -199,7 +199,17 @@ def test_every_preset_shipped_in_this_checkout_loads_and_verifies():
     for name, meta in pretrained.shipped_metadata().items():
         assert {"training", "scores", "weights", "keras_version"} <= set(meta), name
         assert meta["training"]["command"] and meta["training"]["minutes"], name
-        assert MNISTGAN.from_preset(name).config.preset == name
+        assert "frechet_distance" in meta["scores"], name
+        assert MNISTGAN.from_preset(name).config.preset == meta["settings"]["preset"]
+
+
+def test_shipped_weights_stay_within_the_wheel_budget():
+    """All shipped preset files together, deflated as in a wheel: at most 5 MB."""
+    import zlib
+
+    root = Path(str(pretrained.SHIPPED_DIR))
+    files = [f for f in root.glob("*/*") if f.is_file()]
+    assert sum(len(zlib.compress(f.read_bytes(), 6)) for f in files) <= 5_000_000
 
 
 def test_the_presets_folder_is_package_data():
