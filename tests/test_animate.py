@@ -9,6 +9,7 @@ from PIL import Image, ImageSequence
 from mnist_gan.animate import animate_grids, find_grids, frame_strip
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.images import save_grid
+from tests.runtimes import require
 
 # (file name, grey level) written out of order; a resumed run restarts the epoch counter
 # but not the global step, so epoch 1 / step 300 comes after epoch 3 / step 200.
@@ -90,6 +91,7 @@ def test_gif_without_labels_is_grid_sized(grid_folder, tmp_path):
 
 
 def test_mp4(grid_folder, tmp_path):
+    require("imageio", "imageio_ffmpeg")
     import imageio.v2 as imageio
 
     out = animate_grids(grid_folder, tmp_path / "progress.mp4", fps=5)

@@ -11,6 +11,7 @@ from mnist_gan.errors import MNISTGANError
 from mnist_gan.images import make_grid
 from mnist_gan.interpolate import interpolate, walk_images
 from tests.conftest import synthetic_digits
+from tests.runtimes import require
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +154,7 @@ def test_animate_cli_reads_a_grid_folder_itself(grids, tmp_path, capsys):
 
 
 def test_animate_cli_writes_mp4_when_ffmpeg_is_there(grids, tmp_path):
-    pytest.importorskip("imageio_ffmpeg")
+    require("imageio", "imageio_ffmpeg")
     out = tmp_path / "progress.mp4"
     assert main(["animate", str(grids), "--out", str(out)]) == 0
     assert out.stat().st_size > 0
@@ -185,8 +186,9 @@ def test_animate_cli_errors(grids, tmp_path, capsys):
 
 
 def test_export_cli_onnx_gives_the_models_pixels(run_dir, gan, tmp_path, capsys):
-    ort = pytest.importorskip("onnxruntime")
-    pytest.importorskip("tf2onnx")
+    require("onnxruntime", "tf2onnx", "onnx")
+    import onnxruntime as ort
+
     out = tmp_path / "exported"
     source = run_dir / "model.keras"
     argv = ["export", str(source), "--out", str(out), "--format", "onnx", "--fixed-batch", "4"]

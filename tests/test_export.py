@@ -13,6 +13,7 @@ from keras import layers
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.export import FORMATS, build_uint8_endpoint, export_generator
 from mnist_gan.render import render_uint8
+from tests.runtimes import EXPORT_RUNTIMES, available, require
 
 LATENT = 8
 
@@ -127,6 +128,8 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
     noise = np.random.default_rng(1).standard_normal((5, LATENT)).astype(np.float32)
     results = {}
+    # A format whose runtimes are absent is left out here; its tests then skip or fail (require).
+    formats = [fmt for fmt in FORMATS if available(*EXPORT_RUNTIMES[fmt])]
     for case, (build, pixel_range, conditional) in CASES.items():
         keras.utils.set_random_seed(0)
         generator = build()
@@ -135,7 +138,7 @@ def exported(tmp_path_factory):
         other = None
         if conditional:
             other = render_uint8(generator, noise, (labels + 1) % 10, pixel_range=pixel_range)
-        for fmt in FORMATS:
+        for fmt in formats:
             out_dir = root / case / fmt
             artifact = export_generator(generator, out_dir, fmt=fmt, pixel_range=pixel_range)
             results[fmt, case] = {
@@ -145,7 +148,7 @@ def exported(tmp_path_factory):
                 "listing": sorted(p.name for p in out_dir.iterdir()),
                 "labels": labels,
             }
-    for fmt in FORMATS:
+    for fmt in formats:
         cases = sorted(CASES)
         jobs = [(results[fmt, c]["artifact"], noise, results[fmt, c]["labels"]) for c in cases]
         for case, (got, shapes) in zip(cases, _run_loader(root, fmt, jobs)):
@@ -156,6 +159,7 @@ def exported(tmp_path_factory):
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_matches_generator(exported, fmt, case):
+    require(*EXPORT_RUNTIMES[fmt])
     result = exported[fmt, case]
     expected = result["expected"]
     assert expected.std() > 10  # real images, not a constant that any export would match
@@ -170,6 +174,7 @@ def test_export_matches_generator(exported, fmt, case):
 
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
 def test_fixed_batch_is_static(tmp_path, fmt):
+    require(*EXPORT_RUNTIMES[fmt])
     keras.utils.set_random_seed(0)
     generator = _conditional_generator()
     noise = np.random.default_rng(2).standard_normal((3, LATENT)).astype(np.float32)
@@ -181,6 +186,7 @@ def test_fixed_batch_is_static(tmp_path, fmt):
 
 
 def test_export_replaces_an_existing_artifact(tmp_path):
+    require("tf2onnx", "onnx")
     keras.utils.set_random_seed(0)
     first = export_generator(_plain_generator(), tmp_path, fmt="onnx")
     old = first.read_bytes()

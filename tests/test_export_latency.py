@@ -4,9 +4,11 @@ import keras
 from keras import layers
 
 from benchmarks.export_latency import bench_generator, markdown
+from tests.runtimes import require
 
 
 def test_bench_generator_times_every_format():
+    require("tf2onnx", "onnx", "onnxruntime", "ai_edge_litert")
     z = keras.Input((4,))
     generator = keras.Model(z, layers.Reshape((28, 28, 1))(layers.Dense(784, "tanh")(z)))
     rows = bench_generator("tiny", generator, 4, calls=3, warmup=1)
