@@ -12,9 +12,11 @@ TensorFlow prints it and leaves its log level alone.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
+from typing import Any
 
 ENV_VAR = "MNIST_GAN_TF_LOGS"
 
@@ -35,9 +37,7 @@ def import_tensorflow(show_logs: bool | None = None) -> None:
     if "tensorflow" in sys.modules:
         return
     if tf_logs_wanted() if show_logs is None else show_logs:
-        import keras  # noqa: F401
-        import tensorflow  # noqa: F401
-
+        _import_tensorflow_and_keras()
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
@@ -45,9 +45,7 @@ def import_tensorflow(show_logs: bool | None = None) -> None:
     with tempfile.TemporaryFile() as caught:
         os.dup2(caught.fileno(), 2)
         try:
-            import keras  # noqa: F401
-            import tensorflow
-
+            tensorflow = _import_tensorflow_and_keras()
             # The first look for GPUs loads the CUDA platform, which reports a missing driver
             # as an error line; listing physical devices does not fix the runtime's settings.
             tensorflow.config.list_physical_devices("GPU")
@@ -62,3 +60,10 @@ def import_tensorflow(show_logs: bool | None = None) -> None:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def _import_tensorflow_and_keras() -> Any:
+    # TensorFlow first, so a broken TensorFlow fails as itself rather than inside Keras.
+    tensorflow = importlib.import_module("tensorflow")
+    importlib.import_module("keras")
+    return tensorflow
