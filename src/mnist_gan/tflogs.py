@@ -49,7 +49,7 @@ def import_tensorflow(show_logs: bool | None = None) -> None:
             # The first look for GPUs loads the CUDA platform, which reports a missing driver
             # as an error line; listing physical devices does not fix the runtime's settings.
             tensorflow.config.list_physical_devices("GPU")
-        except BaseException:
+        except Exception:  # (Ctrl-C just stops: nothing to explain)
             sys.stderr.flush()
             os.dup2(saved, 2)
             caught.seek(0)
