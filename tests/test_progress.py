@@ -146,3 +146,44 @@ def test_redirected_real_process_prints_one_line_per_epoch(tmp_path):
     assert [line.split(" · ")[:2] for line in lines] == [
         [f"epoch {n}/4", "3 steps"] for n in range(1, 5)
     ]
+
+
+TRAINER_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, sys.argv[2])
+    from conftest import synthetic_digits
+    from mnist_gan import GANTrainer
+    trainer = GANTrainer(preset="mlp", output_dir=sys.argv[1], epochs=3, batch_size=32,
+                         sample_frequency=0, sample_every_epochs=0, jit_compile=False, seed=3)
+    trainer.load_data(synthetic_digits(64))
+    trainer.train()  # no progress argument: chosen like `mnist-gan train --progress auto`
+    """
+)
+
+
+def test_trainer_train_without_progress_writes_epoch_lines_to_a_file(tmp_path):
+    log_file = tmp_path / "train.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    tests_dir = str(Path(__file__).resolve().parent)
+    with log_file.open("w") as out:
+        result = subprocess.run(
+            [sys.executable, "-c", TRAINER_SCRIPT, str(tmp_path / "run"), tests_dir],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = log_file.read_text()
+    assert "\r" not in text and "\b" not in text  # no bar repaints
+    epochs = [line for line in text.splitlines() if line.startswith("epoch ")]
+    assert [line.split(" · ")[:2] for line in epochs] == [
+        [f"epoch {n}/3", "2 steps"] for n in range(1, 4)
+    ]

@@ -1,20 +1,31 @@
 """``mnist-gan`` / ``python -m mnist_gan``: train, sample, evaluate, info, presets.
 
 User mistakes (bad values, unusable files, a folder another trainer is using, a diverged run)
-print one ``error:`` line and exit with status 2; no traceback. Ctrl-C exits 130, SIGTERM 143
-and SIGHUP 129, each after checkpointing the current step (docs/reliability.md).
+print one ``error:`` line and exit with status 2; no traceback. Mistakes that need no model
+(argument and setting errors, missing files, a bad ``--out``, an ``.npy`` of the wrong shape)
+are caught before TensorFlow is imported, so they answer at once; TensorFlow's own start-up
+lines are hidden unless ``--tf-logs`` or ``MNIST_GAN_TF_LOGS=1`` (:mod:`mnist_gan.tflogs`).
+Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129, each after checkpointing the current step
+(docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from mnist_gan.checks import (
+    ARTIFACT_NAMES,
+    check_out,
+    check_positive,
+    check_source,
+    read_image_array,
+)
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.logs import log_to_console
+from mnist_gan.tflogs import ENV_VAR, import_tensorflow, tf_logs_wanted
 
 SOURCE_HELP = (
     "a shipped pretrained preset (e.g. cfast; see `mnist-gan presets`), a preset folder, a "
@@ -26,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
         prog="mnist-gan", description="Train and sample GANs on MNIST (Keras 3 / TensorFlow)."
+    )
+    parser.add_argument(
+        "--tf-logs",
+        action="store_true",
+        help=f"show TensorFlow's own start-up and C++ log lines (hidden by default; {ENV_VAR}=1 "
+        "does the same)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -75,7 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with an .npy SOURCE: the digit each image was generated for (label accuracy, "
         "intra-FD), e.g. from `sample --labels-out`",
     )
-    sub.add_parser("info", help="platform, versions and accelerators")
+    info = sub.add_parser("info", help="platform, versions and accelerators")
+    info.add_argument(
+        "--check",
+        action="store_true",
+        help="also run every preset's networks on each visible device and on the CPU and "
+        "report any that disagree (exit status 1 then)",
+    )
     sub.add_parser("presets", help="list the designs and which ship pretrained weights")
 
     interpolate = sub.add_parser(
@@ -129,9 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mnist-gan`` command; returns the process exit status."""
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
     log_to_console()
     try:
+        _CHECKS.get(args.command, lambda _: None)(args)  # no TensorFlow imported yet
+        if args.command not in _WITHOUT_TENSORFLOW:
+            import_tensorflow(show_logs=args.tf_logs or tf_logs_wanted())
         return {
             "train": _train,
             "sample": _sample,
@@ -171,23 +196,33 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(spec.flag, help=f"{spec.help} ({preset_defaults(name)})", **options)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
     from mnist_gan.config import SETTINGS
-    from mnist_gan.trainer import GANTrainer
 
     settings = {name: getattr(args, name) for name in SETTINGS if hasattr(args, name)}
-    trainer = GANTrainer(preset=settings.pop("preset") or "dcgan", **settings)
+    settings["preset"] = settings["preset"] or "dcgan"
+    return settings
+
+
+def _check_train(args: argparse.Namespace) -> None:
+    from mnist_gan.presets import make_config
+
+    settings = _train_settings(args)
+    config = make_config(settings.pop("preset"), **settings)
+    if config.data_path is not None and not Path(config.data_path).exists():
+        raise MNISTGANError(f"MNIST data path {config.data_path} does not exist")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from mnist_gan.trainer import GANTrainer
+
+    settings = _train_settings(args)
+    trainer = GANTrainer(preset=settings.pop("preset"), **settings)
     trainer.train(progress="none" if args.quiet else args.progress)
     return trainer.exit_status
 
 
-def _sample(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from mnist_gan.files import atomic_write
-    from mnist_gan.images import save_grid, to_uint8
-    from mnist_gan.loading import load_generator_model
-
+def _check_sample(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if out.suffix not in (".png", ".npy"):
         raise MNISTGANError(f"--out must end in .png or .npy, got {args.out!r}")
@@ -200,6 +235,20 @@ def _sample(args: argparse.Namespace) -> int:
         raise MNISTGANError("--labels-out needs an .npy --out and ends in .npy itself")
     if labels_out is not None and labels_out.exists() and not args.force:
         raise MNISTGANError(f"{labels_out} exists; pass --force to overwrite it")
+    if args.digit:
+        parse_digits(args.digit)
+    check_source(args.source)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from mnist_gan.files import atomic_write
+    from mnist_gan.images import save_grid, to_uint8
+    from mnist_gan.loading import load_generator_model
+
+    out = Path(args.out)
+    labels_out = Path(args.labels_out) if args.labels_out else None
     digits = parse_digits(args.digit) if args.digit else None
     gan = load_generator_model(args.source)
     if digits is not None and not gan.conditional:
@@ -241,6 +290,18 @@ def parse_digits(values: list[str]) -> list[int]:
     return digits
 
 
+def _check_evaluate(args: argparse.Namespace) -> None:
+    check_positive("--num", args.num)
+    if Path(args.source).suffix == ".npy":
+        read_image_array(args.source)
+        if args.labels_path is not None:
+            check_source(args.labels_path)
+        return
+    if args.labels_path is not None:
+        raise MNISTGANError("--labels goes with an .npy of images; a model supplies its own")
+    check_source(args.source)
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from mnist_gan.evaluation.report import run_evaluate
 
@@ -254,10 +315,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from mnist_gan.device import print_device_info
+    from mnist_gan.device import print_device_info, run_device_check
 
     print_device_info()
-    return 0
+    return run_device_check() if args.check else 0
 
 
 def _presets(args: argparse.Namespace) -> int:
@@ -267,26 +328,16 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_out(out: Path, suffixes: tuple[str, ...], flag: str, force: bool) -> None:
-    """``--out``-style paths: the right suffix, and no existing file unless ``force``."""
-    if out.suffix.lower() not in suffixes:
-        raise MNISTGANError(f"{flag} must end in {' or '.join(suffixes)}, got {str(out)!r}")
-    if out.is_dir():
-        raise MNISTGANError(f"{flag} {out} is a folder; give a file name")
-    if out.exists() and not force:
-        raise MNISTGANError(f"{out} exists; pass --force to overwrite it or choose another {flag}")
-
-
-def _check_source(source: str) -> None:
-    from mnist_gan.pretrained import is_shipped_name, missing_source_message
-
-    if not Path(source).exists() and not is_shipped_name(source):
-        raise MNISTGANError(missing_source_message(source))
-
-
-def _check_positive(flag: str, value: int | None) -> None:
-    if value is not None and value < 1:
-        raise MNISTGANError(f"{flag} must be a positive integer, got {value}")
+def _check_interpolate(args: argparse.Namespace) -> None:
+    check_out(Path(args.out), (".png",), "--out", args.force)
+    check_positive("--rows", args.rows)
+    check_positive("--steps", args.steps)
+    for flag, digit in (("--digit", args.digit), ("--to-digit", args.to_digit)):
+        if digit is not None and not 0 <= digit <= 9:
+            raise MNISTGANError(f"{flag} must be a digit 0..9, got {digit}")
+    if args.to_digit is not None and args.digit is None:
+        raise MNISTGANError("--to-digit needs --digit (the digit each walk starts as)")
+    check_source(args.source)
 
 
 def _interpolate(args: argparse.Namespace) -> int:
@@ -295,15 +346,6 @@ def _interpolate(args: argparse.Namespace) -> int:
     from mnist_gan.loading import load_generator_model
 
     out = Path(args.out)
-    _check_out(out, (".png",), "--out", args.force)
-    _check_positive("--rows", args.rows)
-    _check_positive("--steps", args.steps)
-    for flag, digit in (("--digit", args.digit), ("--to-digit", args.to_digit)):
-        if digit is not None and not 0 <= digit <= 9:
-            raise MNISTGANError(f"{flag} must be a digit 0..9, got {digit}")
-    if args.to_digit is not None and args.digit is None:
-        raise MNISTGANError("--to-digit needs --digit (the digit each walk starts as)")
-    _check_source(args.source)
     gan = load_generator_model(args.source)
     conditional = is_conditional(gan.sampling_generator)
     if args.digit is not None and not conditional:
@@ -326,19 +368,22 @@ def _interpolate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_animate(args: argparse.Namespace) -> None:
+    check_out(Path(args.out), (".gif", ".mp4"), "--out", args.force)
+    if args.strip is not None:
+        check_out(Path(args.strip), (".png",), "--strip", args.force)
+    if not args.fps > 0:
+        raise MNISTGANError(f"--fps must be positive, got {args.fps}")
+    if not Path(args.output).is_dir():
+        raise MNISTGANError(f"{args.output} does not exist or is not a folder")
+
+
 def _animate(args: argparse.Namespace) -> int:
     from mnist_gan.animate import GRID_NAME, animate_grids, find_grids, frame_strip
 
     out = Path(args.out)
-    _check_out(out, (".gif", ".mp4"), "--out", args.force)
     strip = None if args.strip is None else Path(args.strip)
-    if strip is not None:
-        _check_out(strip, (".png",), "--strip", args.force)
-    if not args.fps > 0:
-        raise MNISTGANError(f"--fps must be positive, got {args.fps}")
     folder = Path(args.output)
-    if not folder.is_dir():
-        raise MNISTGANError(f"{folder} does not exist or is not a folder")
     holds_grids = any(GRID_NAME.match(p.name) for p in folder.iterdir())
     if not holds_grids and (folder / "generated_samples").is_dir():
         folder = folder / "generated_samples"
@@ -355,11 +400,7 @@ def _animate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    from mnist_gan.export import _ARTIFACT, export_generator
-    from mnist_gan.loading import load_generator_model
-    from mnist_gan.render import inspect_generator
-
+def _check_export(args: argparse.Namespace) -> None:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise MNISTGANError(f"--out {out_dir} is a file; give a folder to write into")
@@ -367,11 +408,19 @@ def _export(args: argparse.Namespace) -> int:
         raise MNISTGANError(
             f"--out is a folder (the artifact is written inside it), got {str(out_dir)!r}"
         )
-    target = out_dir / _ARTIFACT[args.fmt]
+    target = out_dir / ARTIFACT_NAMES[args.fmt]
     if target.exists() and not args.force:
         raise MNISTGANError(f"{target} exists; pass --force to replace it or choose another --out")
-    _check_positive("--fixed-batch", args.fixed_batch)
-    _check_source(args.source)
+    check_positive("--fixed-batch", args.fixed_batch)
+    check_source(args.source)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mnist_gan.export import export_generator
+    from mnist_gan.loading import load_generator_model
+    from mnist_gan.render import inspect_generator
+
+    out_dir = Path(args.out)
     gan = load_generator_model(args.source)
     generator = gan.sampling_generator
     info = inspect_generator(generator)
@@ -389,6 +438,17 @@ def _export(args: argparse.Namespace) -> int:
     print(f"Wrote {path} ({args.fmt}): {inputs} -> images uint8 ({batch}, 28, 28)")
     return 0
 
+
+# What each command checks before TensorFlow is imported; animate never needs TensorFlow.
+_CHECKS = {
+    "train": _check_train,
+    "sample": _check_sample,
+    "evaluate": _check_evaluate,
+    "interpolate": _check_interpolate,
+    "animate": _check_animate,
+    "export": _check_export,
+}
+_WITHOUT_TENSORFLOW = {"animate"}
 
 if __name__ == "__main__":
     sys.exit(main())

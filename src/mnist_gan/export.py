@@ -36,12 +36,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from mnist_gan.checks import ARTIFACT_NAMES
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.render import MNIST_SIDE, area_resize_matrix, inspect_generator
 
 FORMATS = ("saved_model", "onnx", "litert")
 _KERAS_FORMAT = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
-_ARTIFACT = {"saved_model": "saved_model", "onnx": "generator.onnx", "litert": "generator.tflite"}
+_ARTIFACT = ARTIFACT_NAMES  # (declared where the CLI checks --out without Keras)
 
 
 class _ToMNISTUint8(layers.Layer):

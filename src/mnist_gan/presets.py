@@ -13,33 +13,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import keras
-
 from mnist_gan.config import SETTINGS, GANConfig, coerce, describe
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.models import (
-    build_conv_discriminator,
-    build_conv_generator,
-    build_dcgan64_discriminator,
-    build_dcgan64_generator,
-    build_dcgan_discriminator,
-    build_dcgan_generator,
-    build_fast_discriminator,
-    build_fast_generator,
-    build_mlp_bn_discriminator,
-    build_mlp_bn_generator,
-    build_mlp_discriminator,
-    build_mlp_generator,
-)
-from mnist_gan.models.conditional import (
-    build_cfast_discriminator,
-    build_cfast_generator,
-    build_cgan_discriminator,
-    build_cgan_generator,
-)
-from mnist_gan.models.dcgan64 import GENERATOR_WIDTHS
 
-Networks = tuple[keras.Model, keras.Model]
+# The rows below import no TensorFlow: ``mnist_gan.config``, the CLI's help and its setting
+# checks read them before (and without) TensorFlow, so each builder is looked up by name on
+# first use (``_models()``) instead of imported at the top of this module.
+Networks = tuple[Any, Any]  # (generator, discriminator): two keras.Model
+
+
+def _models() -> Any:
+    """``mnist_gan.models`` (imports Keras): the builders, resolved when a row is built."""
+    import mnist_gan.models
+    import mnist_gan.models.conditional  # noqa: F401 - the cgan/cfast builders live here
+
+    return mnist_gan.models
+
+
+# dcgan64's generator widths by image side, mirrored from ``mnist_gan.models.dcgan64`` (which
+# imports Keras); tests/test_cli_quiet.py checks the two agree.
+DCGAN64_IMAGE_SIZES = (64, 32)
 
 
 def output_activation(config: GANConfig) -> str:
@@ -80,8 +73,8 @@ PRESETS: dict[str, Preset] = {
         "DCGAN 3x3x112 -> 28x28, TTUR 10:1 with LR decay (the default)",
         "Keras/TF DCGAN-on-MNIST notebooks (3x3x112 projection, 5x5 transposed convs)",
         lambda c: (
-            build_dcgan_generator(c.latent_dim, output_activation(c)),
-            build_dcgan_discriminator(c.image_size),
+            _models().build_dcgan_generator(c.latent_dim, output_activation(c)),
+            _models().build_dcgan_discriminator(c.image_size),
         ),
         # The declared defaults are this design. No XLA: under it a step of these
         # convolutions took 1.7x the CPU time on this CPU (docs/speed.md).
@@ -93,8 +86,8 @@ PRESETS: dict[str, Preset] = {
         " Dropout 0.3, U(-1, 1) noise, D loss averaged over real+fake); Adam lr 2e-4 for both"
         " with beta_1 0.5 (the design fixes only the lr; 0.5 is the usual GAN choice)",
         lambda c: (
-            build_mlp_generator(c.latent_dim, output_activation(c)),
-            build_mlp_discriminator(),
+            _models().build_mlp_generator(c.latent_dim, output_activation(c)),
+            _models().build_mlp_discriminator(),
         ),
         {
             "noise": "uniform",
@@ -114,8 +107,8 @@ PRESETS: dict[str, Preset] = {
         " BatchNorm); z is projected linearly to 7x7x100; Adam 2e-4 beta_1 0.5 for both,"
         " batch 128; the design gives no epoch count, so the package default of 50 applies",
         lambda c: (
-            build_conv_generator(c.latent_dim, output_activation(c)),
-            build_conv_discriminator(),
+            _models().build_conv_generator(c.latent_dim, output_activation(c)),
+            _models().build_conv_discriminator(),
         ),
         {"batch_size": 128, "d_learning_rate": 2e-4, "lr_decay_rate": 1.0},
     ),
@@ -125,8 +118,8 @@ PRESETS: dict[str, Preset] = {
         " sigmoid output, z 64, Adam 1e-5 with PyTorch's default beta_1 0.9, D loss averaged"
         " over real and fake), with a 1024-512-256 discriminator",
         lambda c: (
-            build_mlp_bn_generator(c.latent_dim, output_activation(c)),
-            build_mlp_bn_discriminator(),
+            _models().build_mlp_bn_generator(c.latent_dim, output_activation(c)),
+            _models().build_mlp_bn_discriminator(),
         ),
         {
             "latent_dim": 64,
@@ -148,8 +141,8 @@ PRESETS: dict[str, Preset] = {
         " convs, BatchNorm, Adam 2e-4 beta_1 0.5, batch 128, its 5 epochs) on MNIST resized to"
         " 64x64; grids and exports are resized back to 28x28",
         lambda c: (
-            build_dcgan64_generator(c.latent_dim, output_activation(c), c.image_size),
-            build_dcgan64_discriminator(c.image_size),
+            _models().build_dcgan64_generator(c.latent_dim, output_activation(c), c.image_size),
+            _models().build_dcgan64_discriminator(c.image_size),
         ),
         {
             "image_size": 64,
@@ -158,7 +151,7 @@ PRESETS: dict[str, Preset] = {
             "d_learning_rate": 2e-4,
             "lr_decay_rate": 1.0,
         },
-        image_sizes=tuple(GENERATOR_WIDTHS),
+        image_sizes=DCGAN64_IMAGE_SIZES,
     ),
     "fast": Preset(
         "slim DCGAN, Adam 2e-3 beta 0/0.99, R1 0.5, EMA: good digits soonest",
@@ -167,8 +160,8 @@ PRESETS: dict[str, Preset] = {
         " beta_1 0 and beta_2 0.99 for both networks (no 10:1 TTUR, no decay), R1 penalty"
         " gamma 0.5 on real images, batch 64, the simultaneous update, generator EMA 0.999",
         lambda c: (
-            build_fast_generator(c.latent_dim, output_activation(c)),
-            build_fast_discriminator(),
+            _models().build_fast_generator(c.latent_dim, output_activation(c)),
+            _models().build_fast_discriminator(),
         ),
         FAST_SETTINGS,
     ),
@@ -179,8 +172,10 @@ PRESETS: dict[str, Preset] = {
         " global max pool; Adam 3e-4 for both with Keras's default betas, batch 64, 20 epochs,"
         " pixels in [0, 1], D loss over the real and fake batch together)",
         lambda c: (
-            build_cgan_generator(c.latent_dim, output_activation(c), c.num_classes),
-            build_cgan_discriminator(c.num_classes),
+            _models().conditional.build_cgan_generator(
+                c.latent_dim, output_activation(c), c.num_classes
+            ),
+            _models().conditional.build_cgan_discriminator(c.num_classes),
         ),
         {
             "num_classes": 10,
@@ -204,10 +199,10 @@ PRESETS: dict[str, Preset] = {
         " class-conditional batch norm) and a projection discriminator (Miyato & Koyama 2018);"
         " chosen by measurement (docs/conditional.md)",
         lambda c: (
-            build_cfast_generator(
+            _models().conditional.build_cfast_generator(
                 c.latent_dim, output_activation(c), c.num_classes, c.g_conditioning
             ),
-            build_cfast_discriminator(c.num_classes),
+            _models().conditional.build_cfast_discriminator(c.num_classes),
         ),
         {
             **FAST_SETTINGS,

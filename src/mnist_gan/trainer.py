@@ -196,16 +196,17 @@ class GANTrainer:
     def train(
         self,
         callbacks: list[Any] | None = None,
-        verbose: int | str = "auto",
+        verbose: int | str | None = None,
         progress: str | None = None,
     ) -> Any:
         """Train to ``config.epochs`` epochs, resuming from ``output_dir``'s latest checkpoint.
 
-        ``callbacks`` are added to the default ones. ``progress`` ("bar", "epoch", "none" or
-        "auto": a bar on a terminal or in a notebook, one line per epoch otherwise) replaces
-        ``verbose`` when given. Returns a ``keras.callbacks.History`` whose ``history`` covers
-        the whole run (resumed epochs included). Logs one summary line, writes
-        ``summary.json``.
+        ``callbacks`` are added to the default ones. ``progress`` is "bar", "epoch", "none" or
+        "auto" (the default, as ``mnist-gan train``: a bar when stdout is a terminal or in a
+        notebook, one line per epoch when it is a file or a pipe). ``verbose`` (Keras's ``fit``
+        values) is used as given only when ``progress`` is not. Returns a
+        ``keras.callbacks.History`` whose ``history`` covers the whole run (resumed epochs
+        included). Logs one summary line, writes ``summary.json``.
 
         Reliability: one trainer per ``output_dir`` (a second one gets :class:`MNISTGANError`
         naming the first's process); SIGTERM/SIGHUP finish the current step, checkpoint it and
@@ -224,7 +225,7 @@ class GANTrainer:
                 raise MNISTGANError(f"--init-from: {pretrained.missing_source_message(source)}")
         self._check_output_dir()
         extra = list(callbacks or [])
-        if progress is not None:
+        if progress is not None or verbose is None:
             mode = resolve_progress(progress)
             verbose, extra = fit_verbose(mode), [*extra, *progress_callbacks(mode)]
         with RunLock(self.output_dir), GracefulStop() as stop:

@@ -41,19 +41,9 @@ def load_source_images(
 
     path = Path(source)
     if path.suffix == ".npy":
-        if not path.is_file():
-            raise MNISTGANError(f"image file {path} does not exist")
-        try:
-            images = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError, MemoryError) as err:
-            # EOFError: empty file; MemoryError: a header claiming a huge shape
-            raise MNISTGANError(f"{path} is not a readable .npy array ({err})") from None
-        if images.ndim not in (3, 4) or images.shape[1:3] != (28, 28):
-            raise MNISTGANError(
-                f"{path} holds an array shaped {images.shape}; expected uint8 images (N, 28, 28)"
-            )
-        if images.dtype.kind not in "biuf":
-            raise MNISTGANError(f"{path} holds {images.dtype} data; expected uint8 images")
+        from mnist_gan.checks import read_image_array
+
+        images = read_image_array(path)
         images = images[:num]
         labels = None if labels_path is None else _read_labels(Path(labels_path), len(images))
         return images, f"{len(images):,} images from {path}", labels
