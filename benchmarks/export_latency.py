@@ -3,12 +3,12 @@
 Run: ``python -m benchmarks.export_latency`` (the ``dcgan`` and ``fast`` generators, untrained
 weights: latency does not depend on them), ``--calls 300 --warmup 30`` by default.
 
-Each generator is exported with :func:`mnist_gan.export.export_generator` at
+Each generator is exported with :func:`mnist_gan.outputs.export.export_generator` at
 ``fixed_batch=1`` in every format, loaded back with the format's own runtime in this process,
 and called ``warmup`` times, then ``calls`` times on the same noise vector, timing each call
 (feeding one noise vector, getting uint8 ``(1, 28, 28)`` back as numpy). The ``keras`` row is
 the reference: the generator called eagerly (``training=False``) plus
-:func:`mnist_gan.images.to_uint8`, as :func:`mnist_gan.render.render_uint8` does.
+:func:`mnist_gan.data.images.to_uint8`, as :func:`mnist_gan.gan.render.render_uint8` does.
 Runtimes: ``tf.saved_model.load(...).signatures["serving_default"]``,
 ``onnxruntime.InferenceSession`` (CPU provider), ``ai_edge_litert.interpreter.Interpreter``
 (default XNNPACK delegate). Thread counts are each runtime's defaults.
@@ -30,8 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from mnist_gan.export import FORMATS, export_generator  # noqa: E402
-from mnist_gan.render import render_uint8  # noqa: E402
+from mnist_gan.gan.render import render_uint8  # noqa: E402
+from mnist_gan.outputs.export import FORMATS, export_generator  # noqa: E402
 
 
 def _runner(fmt: str, path: Path) -> Callable[[np.ndarray], np.ndarray]:

@@ -1,5 +1,5 @@
 """One-image generation latency: ``MNISTGAN(preset=P).generate(1, seed=i)`` and the bare numpy
-forward of ``mnist_gan.fastpath``, for the dcgan, mlp and fast presets.
+forward of ``mnist_gan.gan.fastpath``, for the dcgan, mlp and fast presets.
 
 Run: ``python -m benchmarks.generate_latency`` (``--calls 1000 --rounds 3``). Prints a markdown
 table and writes ``benchmarks/results/generate_latency.json``.

@@ -44,11 +44,11 @@ from benchmarks.train_speed import (  # noqa: E402
     float_dataset,
     timed_fit,
 )
-from mnist_gan.callbacks import CheckpointCallback, SampleGridCallback  # noqa: E402
-from mnist_gan.data import make_epoch_dataset  # noqa: E402
-from mnist_gan.divergence import DivergenceGuard  # noqa: E402
-from mnist_gan.models.gan import MNISTGAN  # noqa: E402
-from mnist_gan.signals import GracefulStop, StopOnSignal  # noqa: E402
+from mnist_gan.data.pipeline import make_epoch_dataset  # noqa: E402
+from mnist_gan.gan.model import MNISTGAN  # noqa: E402
+from mnist_gan.reliability.divergence import DivergenceGuard  # noqa: E402
+from mnist_gan.reliability.signals import GracefulStop, StopOnSignal  # noqa: E402
+from mnist_gan.training.callbacks import CheckpointCallback, SampleGridCallback  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -54,9 +54,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from mnist_gan.data import make_dataset, make_epoch_dataset, steps_per_epoch  # noqa: E402
-from mnist_gan.models.gan import MNISTGAN, build_gan, make_optimizers  # noqa: E402
-from mnist_gan.presets import PRESETS, make_config  # noqa: E402
+from mnist_gan.data.pipeline import make_dataset, make_epoch_dataset, steps_per_epoch  # noqa: E402
+from mnist_gan.gan.model import MNISTGAN, build_gan, make_optimizers  # noqa: E402
+from mnist_gan.models.presets import PRESETS, make_config  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -61,8 +61,8 @@ def scores_from_file(path: Path, minute: float | None, ema: bool) -> tuple[dict,
 
 def evaluate_here(gan, num: int) -> dict:
     """The evaluator's metrics for ``num`` samples (seed 0; balanced digits if conditional)."""
+    from mnist_gan.data.images import to_uint8
     from mnist_gan.evaluation.evaluate import evaluate_images
-    from mnist_gan.images import to_uint8
 
     images, labels = gan.generate(num, seed=0, return_labels=True)
     metrics = evaluate_images(to_uint8(images, gan.config.pixel_range), seed=0, labels=labels)
@@ -103,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from mnist_gan.errors import MNISTGANError
-    from mnist_gan.loading import load_generator_model
-    from mnist_gan.presets import PRESETS
-    from mnist_gan.pretrained import FLOAT16_MAX_ABS, headline, load_preset
+    from mnist_gan.gan.pretrained import FLOAT16_MAX_ABS, headline, load_preset
+    from mnist_gan.models.presets import PRESETS
+    from mnist_gan.outputs.loading import load_generator_model
 
     try:
         gan = load_generator_model(args.source)

@@ -62,7 +62,7 @@ def steps_at(result: dict, minute: float) -> int:
 def samples_from_ema(preset: str) -> bool:
     """Whether ``preset`` samples from its EMA generator by default (the harness keeps an EMA
     in every run, so the run's own setting can't tell)."""
-    from mnist_gan.presets import make_config
+    from mnist_gan.models.presets import make_config
 
     return make_config(preset).ema_decay > 0
 
@@ -124,9 +124,9 @@ def train(args: argparse.Namespace) -> None:
 
 def score(args: argparse.Namespace) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from mnist_gan.data.images import to_uint8
     from mnist_gan.evaluation.evaluate import evaluate_images
-    from mnist_gan.images import to_uint8
-    from mnist_gan.loading import load_gan
+    from mnist_gan.outputs.loading import load_gan
 
     out = run_dir(args.name)
     meta = json.loads((out / "quality_run.json").read_text())
@@ -283,8 +283,8 @@ def grid(args: argparse.Namespace) -> None:
     """64 samples (noise seed 0) of a run's final model, from the generator its preset samples
     from by default, as the README's result grid."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from mnist_gan.images import save_grid, to_uint8
-    from mnist_gan.loading import load_gan
+    from mnist_gan.data.images import save_grid, to_uint8
+    from mnist_gan.outputs.loading import load_gan
 
     gan = load_gan(run_dir(args.name) / "model.keras")
     use_ema = samples_from_ema(gan.config.preset)

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from mnist_gan.data import load_mnist
+    from mnist_gan.data.sources import load_mnist
     from mnist_gan.evaluation.classifier import (
         build_classifier,
         features_and_probs,

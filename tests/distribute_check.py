@@ -152,8 +152,8 @@ def check_trainer(folder: str) -> dict:
     its model.keras loaded and sampled without a strategy."""
     import glob
 
-    from mnist_gan.checkpoint import load_checkpoint, save_checkpoint
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.gan.checkpoint import load_checkpoint, save_checkpoint
+    from mnist_gan.training.trainer import GANTrainer
     from tests.conftest import synthetic_digits
 
     digits = synthetic_digits(32, 3)
@@ -201,7 +201,7 @@ def check_trainer(folder: str) -> dict:
 
 def check_worker(folder: str) -> dict:
     """One worker of a MultiWorkerMirroredStrategy cluster (TF_CONFIG set by the caller)."""
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.training.trainer import GANTrainer
     from tests.conftest import synthetic_digits
 
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
@@ -224,9 +224,9 @@ def bench(strategy_name: str, sync: bool, preset: str = "dcgan", steps: int = 20
     """Images/s and ms per step of ``steps`` steps (after a warm-up epoch) of ``preset``."""
     import time
 
-    from mnist_gan.data import scale_images
-    from mnist_gan.models.gan import build_gan
-    from mnist_gan.presets import make_config
+    from mnist_gan.data.pipeline import scale_images
+    from mnist_gan.gan.model import build_gan
+    from mnist_gan.models.presets import make_config
     from tests.conftest import synthetic_digits
 
     config = make_config(preset, jit_compile=False, batch_size=100)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from mnist_gan.animate import animate_grids, find_grids, frame_strip
+from mnist_gan.data.images import save_grid
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.images import save_grid
+from mnist_gan.outputs.animate import animate_grids, find_grids, frame_strip
 from tests.runtimes import require
 
 # (file name, grey level) written out of order; a resumed run restarts the epoch counter

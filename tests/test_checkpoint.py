@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_gan import MNISTGAN, MNISTGANError
-from mnist_gan.checkpoint import (
+from mnist_gan.gan.checkpoint import (
     checkpoint_variables,
     load_checkpoint,
     read_checkpoint_header,

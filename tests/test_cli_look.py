@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from mnist_gan.cli import main
+from mnist_gan.data.images import make_grid
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.images import make_grid
-from mnist_gan.interpolate import interpolate, walk_images
+from mnist_gan.gan.walk import interpolate, walk_images
 from tests.conftest import synthetic_digits
 from tests.runtimes import require
 
@@ -17,7 +17,7 @@ from tests.runtimes import require
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     """One finished 1-epoch run of the fast preset: model.keras, a checkpoint, one grid."""
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.training.trainer import GANTrainer
 
     out = tmp_path_factory.mktemp("run") / "out"
     trainer = GANTrainer(
@@ -36,7 +36,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gan(run_dir):
-    from mnist_gan.loading import load_generator_model
+    from mnist_gan.outputs.loading import load_generator_model
 
     return load_generator_model(run_dir)
 
@@ -202,7 +202,7 @@ def test_export_cli_onnx_gives_the_models_pixels(run_dir, gan, tmp_path, capsys)
     noise = np.random.default_rng(0).standard_normal((4, latent)).astype(np.float32)
     (images,) = session.run(None, {"noise": noise})
     assert images.shape == (4, 28, 28) and images.dtype == np.uint8
-    from mnist_gan.render import render_uint8
+    from mnist_gan.gan.render import render_uint8
 
     reference = render_uint8(
         gan.sampling_generator, noise, None, pixel_range=tuple(gan.config.pixel_range)

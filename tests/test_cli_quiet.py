@@ -152,7 +152,7 @@ def test_the_package_and_its_settings_import_without_tensorflow() -> None:
         import sys
         import mnist_gan, mnist_gan.config, mnist_gan.cli
         from mnist_gan import PRESETS, make_config, GANConfig, MNISTGANError
-        from mnist_gan.presets import Preset, preset_defaults, settings_markdown
+        from mnist_gan.models.presets import Preset, preset_defaults, settings_markdown
         mnist_gan.cli.build_parser()
         config = make_config("cfast", epochs=3)
         assert config.epochs == 3 and isinstance(PRESETS["dcgan"], Preset)
@@ -175,25 +175,25 @@ def test_every_public_name_still_imports_and_is_listed() -> None:
         assert getattr(mnist_gan, name) is not None
         assert name in dir(mnist_gan)
     from mnist_gan import MNISTGAN, GANTrainer, train_gan  # noqa: F401
-    from mnist_gan.models import gan
+    from mnist_gan.gan import model
 
-    assert MNISTGAN is gan.MNISTGAN
+    assert MNISTGAN is model.MNISTGAN
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         mnist_gan.nope  # noqa: B018
-    from mnist_gan import rng  # submodules still import through the package
+    from mnist_gan.models import rng  # submodules still import through the package
 
-    assert rng.__name__ == "mnist_gan.rng"
+    assert rng.__name__ == "mnist_gan.models.rng"
 
 
 def test_dcgan64_sizes_in_the_preset_row_match_its_builder() -> None:
     from mnist_gan.models.dcgan64 import GENERATOR_WIDTHS
-    from mnist_gan.presets import PRESETS
+    from mnist_gan.models.presets import PRESETS
 
     assert sorted(PRESETS["dcgan64"].image_sizes) == sorted(GENERATOR_WIDTHS)
 
 
 def test_preset_rows_still_build_networks() -> None:
-    from mnist_gan.presets import build_networks, make_config
+    from mnist_gan.models.presets import build_networks, make_config
 
     generator, discriminator = build_networks(make_config("cfast"))
     assert generator.output.shape[1:] == (28, 28, 1)
@@ -214,7 +214,7 @@ def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_info_check_is_quiet_and_passes_on_this_machine(tmp_path: Path) -> None:
-    from mnist_gan.presets import PRESETS
+    from mnist_gan.models.presets import PRESETS
 
     result = subprocess.run(
         [sys.executable, "-m", "mnist_gan", "info", "--check"],

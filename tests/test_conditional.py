@@ -11,8 +11,8 @@ from mnist_gan import MNISTGAN, MNISTGANError
 from mnist_gan.cli import main, parse_digits
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.evaluate import compute_reference_statistics, evaluate_images
-from mnist_gan.sampling import resolve_labels
-from mnist_gan.trainer import GANTrainer
+from mnist_gan.gan.sampling import resolve_labels
+from mnist_gan.training.trainer import GANTrainer
 from tests.conftest import synthetic_digits
 
 IMAGES, LABELS = synthetic_digits(80), np.arange(80) % 10

@@ -8,7 +8,7 @@ import pytest
 from mnist_gan import MNISTGAN, MNISTGANError, make_config
 from mnist_gan.cli import build_parser
 from mnist_gan.config import MODEL_SETTINGS, NETWORK_SETTINGS, SETTINGS, GANConfig
-from mnist_gan.presets import PRESETS, preset_defaults, settings_markdown
+from mnist_gan.models.presets import PRESETS, preset_defaults, settings_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,16 +8,9 @@ import pickle
 import numpy as np
 import pytest
 
-from mnist_gan import data
-from mnist_gan.data import (
-    MNISTGANError,
-    load_mnist,
-    make_dataset,
-    make_epoch_dataset,
-    read_mirror_pickle,
-    scale_images,
-    steps_per_epoch,
-)
+from mnist_gan.data import sources as data
+from mnist_gan.data.pipeline import make_dataset, make_epoch_dataset, scale_images, steps_per_epoch
+from mnist_gan.data.sources import MNISTGANError, load_mnist, read_mirror_pickle
 from tests.conftest import synthetic_digits
 
 

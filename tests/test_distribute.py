@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mnist_gan import MNISTGANError
-from mnist_gan.distribute import check_global_batch, make_strategy, replicas
+from mnist_gan.gan.distribute import check_global_batch, make_strategy, replicas
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "distribute_check.py"

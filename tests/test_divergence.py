@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_gan.divergence import DivergenceGuard, all_finite, divergence_message
+from mnist_gan.reliability.divergence import DivergenceGuard, all_finite, divergence_message
 
 
 class NaNAtStep(keras.Model):

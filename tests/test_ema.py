@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnist_gan.ema import RAMPUP, ema_decay
+from mnist_gan.gan.ema import RAMPUP, ema_decay
 
 
 @pytest.mark.parametrize(

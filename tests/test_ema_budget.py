@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGAN, MNISTGANError
-from mnist_gan.checkpoint import list_checkpoints
-from mnist_gan.trainer import GANTrainer
+from mnist_gan.gan.checkpoint import list_checkpoints
+from mnist_gan.training.trainer import GANTrainer
 
 
 def toy_gan(ema_decay=0.9, ema_start=0):
@@ -170,7 +170,7 @@ def test_bad_budget_is_a_clear_error(minutes):
 
 
 def test_snapshots_every_n_minutes_continue_across_resume(tmp_path, tiny_images):
-    from mnist_gan.callbacks import SnapshotCallback
+    from mnist_gan.training.callbacks import SnapshotCallback
 
     run(tmp_path / "s", tiny_images, epochs=2, snapshot_minutes=1e-7, minutes=1e-6)
     assert len(list((tmp_path / "s" / "snapshots").glob("minute_*.keras"))) == 1

@@ -88,7 +88,7 @@ def test_a_wrong_weights_file_is_a_clear_error(tmp_path) -> None:
 
 @pytest.mark.integration
 def test_shipped_classifier_reaches_99_percent_on_the_mnist_test_set() -> None:
-    from mnist_gan.data import load_mnist
+    from mnist_gan.data.sources import load_mnist
 
     _, (x_test, y_test) = load_mnist()
     _, probs = features_and_probs(x_test)
@@ -137,7 +137,7 @@ def test_reference_statistics_are_cached_by_weights_hash(tmp_path, monkeypatch) 
         calls.append(1)
         return (strokes(10), None), (strokes(40, seed=3), None)
 
-    monkeypatch.setattr("mnist_gan.data.load_mnist", fake_mnist)
+    monkeypatch.setattr("mnist_gan.data.sources.load_mnist", fake_mnist)
     first = ev.reference_statistics()
     second = ev.reference_statistics()
     assert len(calls) == 1 and ev.reference_cache_path().is_file()
@@ -178,7 +178,7 @@ def test_callback_writes_eval_metrics_into_history_and_keeps_the_best(tmp_path, 
     assert best["frechet_distance"] == min(history.history["eval_frechet_distance"])
     assert len(json.loads((tmp_path / "eval_history.json").read_text())) == 2
 
-    from mnist_gan.loading import load_generator_model
+    from mnist_gan.outputs.loading import load_generator_model
 
     restored = load_generator_model(tmp_path / "best_model.keras")
     assert restored.generate(2, seed=0).shape == (2, 28, 28, 1)
@@ -221,8 +221,8 @@ def test_eval_every_setting() -> None:
 def test_trainer_eval_every_runs_the_callback_before_the_checkpoint(
     tmp_path, reference, monkeypatch
 ) -> None:
-    from mnist_gan.callbacks import CheckpointCallback
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.training.callbacks import CheckpointCallback
+    from mnist_gan.training.trainer import GANTrainer
 
     monkeypatch.setattr("mnist_gan.evaluation.callback.reference_statistics", lambda: reference)
     trainer = GANTrainer(

@@ -11,8 +11,8 @@ import pytest
 from keras import layers
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.export import FORMATS, build_uint8_endpoint, export_generator
-from mnist_gan.render import render_uint8
+from mnist_gan.gan.render import render_uint8
+from mnist_gan.outputs.export import FORMATS, build_uint8_endpoint, export_generator
 from tests.runtimes import EXPORT_RUNTIMES, available, require
 
 LATENT = 8

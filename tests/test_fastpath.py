@@ -1,4 +1,4 @@
-"""The numpy generator forward (mnist_gan.fastpath) against Keras, layer option by layer option."""
+"""The numpy generator forward (mnist_gan.gan.fastpath) against Keras, option by option."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from keras import layers
 
-from mnist_gan import fastpath
-from mnist_gan.fastpath import compile_numpy_generator
+from mnist_gan.gan import fastpath
+from mnist_gan.gan.fastpath import compile_numpy_generator
 from mnist_gan.models import (
     build_conv_generator,
     build_dcgan_generator,

@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGAN
-from mnist_gan.checkpoint import load_checkpoint, save_checkpoint
 from mnist_gan.cli import build_parser
-from mnist_gan.data import scale_images
+from mnist_gan.data.pipeline import scale_images
+from mnist_gan.gan.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import synthetic_digits
 
 

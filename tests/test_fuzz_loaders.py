@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mnist_gan.data import IDX_NAMES, read_idx, read_idx_folder, read_npz
+from mnist_gan.data.sources import IDX_NAMES, read_idx, read_idx_folder, read_npz
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.evaluation.report import load_source_images
-from mnist_gan.loading import load_gan
-from mnist_gan.models.gan import MNISTGAN
+from mnist_gan.gan.model import MNISTGAN
+from mnist_gan.outputs.loading import load_gan
 
 FUZZ = settings(
     max_examples=40,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_gan import GANTrainer, load_mnist
-from mnist_gan.data import TEST_LABEL_COUNTS, TRAIN_LABEL_COUNTS
+from mnist_gan.data.sources import TEST_LABEL_COUNTS, TRAIN_LABEL_COUNTS
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import pytest
 from keras import layers
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.interpolate import latent_walk, slerp, walk_images, walk_labels
-from mnist_gan.render import render_uint8
+from mnist_gan.gan.render import render_uint8
+from mnist_gan.gan.walk import latent_walk, slerp, walk_images, walk_labels
 
 
 def test_slerp_endpoints_exact():

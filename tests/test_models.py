@@ -211,7 +211,7 @@ def test_update_modes_follow_their_definition(update, tiny_images):
 
 @pytest.mark.parametrize("preset", ["dcgan", "mlp", "mlp-bn", "conv", "fast"])
 def test_numpy_fast_path_matches_tensorflow(preset, tiny_images):
-    from mnist_gan.fastpath import compile_numpy_generator
+    from mnist_gan.gan.fastpath import compile_numpy_generator
 
     gan = MNISTGAN(preset=preset, seed=0)
     gan.compile()

@@ -1,4 +1,4 @@
-"""mnist_gan.notebook: the digit picker (with a fake generator), the live grid outside a kernel."""
+"""mnist_gan.outputs.notebook: the digit picker (fake generator), the live grid outside a kernel."""
 
 import io
 from types import SimpleNamespace
@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
-from mnist_gan.notebook import LiveGridCallback, digit_picker, in_kernel, show_digit_picker
+from mnist_gan.outputs.notebook import LiveGridCallback, digit_picker, in_kernel, show_digit_picker
 
 
 class FakeConditionalGAN:

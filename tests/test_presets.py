@@ -6,7 +6,7 @@ import pytest
 
 from mnist_gan import MNISTGAN, MNISTGANError, make_config
 from mnist_gan.cli import build_parser, main
-from mnist_gan.presets import PRESETS, build_networks
+from mnist_gan.models.presets import PRESETS, build_networks
 from tests.conftest import synthetic_digits
 
 # Every preset, with dcgan64's cheap 32x32 variant as a sixth case.
@@ -506,7 +506,7 @@ def test_cli_presets_lists_every_design(capsys):
 
 
 def test_cli_image_size_flag_reaches_the_config():
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.training.trainer import GANTrainer
 
     args = build_parser().parse_args(["train", "--preset", "dcgan64", "--image-size", "32"])
     assert args.image_size == 32

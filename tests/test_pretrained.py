@@ -13,7 +13,7 @@ import pytest
 
 from mnist_gan import MNISTGAN, MNISTGANError, pretrained
 from mnist_gan.cli import main
-from mnist_gan.images import to_uint8
+from mnist_gan.data.images import to_uint8
 from mnist_gan.logs import log_to_console
 from tests.conftest import synthetic_digits
 
@@ -308,7 +308,7 @@ class FirstWeights(keras.callbacks.Callback):
 
 
 def _trainer(tmp_path, preset, **settings):
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.training.trainer import GANTrainer
 
     settings = {"epochs": 1, **settings}
     trainer = GANTrainer(
@@ -347,7 +347,7 @@ def test_init_from_copies_all_three_networks_then_trains(shipped, models, tmp_pa
 
 
 def test_init_from_a_model_without_ema_seeds_the_ema_from_its_generator(models, tmp_path):
-    from mnist_gan.pretrained import initialize_from
+    from mnist_gan.training.init_from import initialize_from
 
     donor = trained_like(MNISTGAN(preset="fast", ema_decay=0.0), 7)
     path = tmp_path / "donor.keras"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.progress import (
+from mnist_gan.training.progress import (
     EpochLineLogger,
     fit_verbose,
     format_epoch_line,
@@ -111,7 +111,7 @@ def test_fit_verbose_and_callbacks():
 SCRIPT = textwrap.dedent(
     """
     import numpy as np, keras
-    from mnist_gan.progress import fit_verbose, progress_callbacks, resolve_progress
+    from mnist_gan.training.progress import fit_verbose, progress_callbacks, resolve_progress
     mode = resolve_progress(None)
     x = np.random.default_rng(0).random((30, 4)).astype("float32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])

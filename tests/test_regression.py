@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGAN
-from mnist_gan.data import scale_images
+from mnist_gan.data.pipeline import scale_images
 from tests.conftest import synthetic_digits
 
 CASES = {

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from mnist_gan import MNISTGANError
-from mnist_gan.checkpoint import list_checkpoints
-from mnist_gan.trainer import GANTrainer
+from mnist_gan.gan.checkpoint import list_checkpoints
+from mnist_gan.training.trainer import GANTrainer
 from tests.conftest import synthetic_digits
 
 

@@ -6,9 +6,14 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
+from mnist_gan.data.images import to_uint8
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.images import to_uint8
-from mnist_gan.render import area_resize_matrix, inspect_generator, render_uint8, resize_to_mnist
+from mnist_gan.gan.render import (
+    area_resize_matrix,
+    inspect_generator,
+    render_uint8,
+    resize_to_mnist,
+)
 
 
 @pytest.mark.parametrize("side", [28, 32, 56, 64])

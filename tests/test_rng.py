@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_gan import rng
+from mnist_gan.models import rng
 
 SEED = tf.constant([11, 123456], tf.int32)
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.runlock import LOCK_NAME, RunLock, pid_alive
+from mnist_gan.reliability.lock import LOCK_NAME, RunLock, pid_alive
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from mnist_gan.runlock import RunLock
+    from mnist_gan.reliability.lock import RunLock
     lock = RunLock(sys.argv[1], argv=["holder"]).acquire()
     print("locked", flush=True)
     time.sleep(120)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from mnist_gan import MNISTGAN
-from mnist_gan.sampling import Sampler, numpy_noise
+from mnist_gan.gan.sampling import Sampler, numpy_noise
 
 
 def test_small_and_large_requests_draw_the_same_images_from_the_same_noise():

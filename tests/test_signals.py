@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_gan.signals import GracefulStop, StopOnSignal
+from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -20,7 +20,7 @@ TRAINER = textwrap.dedent(
     """
     import sys
     import numpy as np, keras
-    from mnist_gan.signals import GracefulStop, StopOnSignal
+    from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
 
     class Ready(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -1,5 +1,5 @@
 """Speed settings change speed only: a preset trains to the same weights with XLA on or off
-(its noise and dropout masks come from :mod:`mnist_gan.rng`), and the trainer's pre-scaled
+(its noise and dropout masks come from :mod:`mnist_gan.models.rng`), and the trainer's pre-scaled
 float data gives the same batches as the uint8 pipeline. tests/test_regression.py pins the
 XLA-off numbers."""
 
@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGAN
-from mnist_gan.data import make_epoch_dataset, scale_images
+from mnist_gan.data.pipeline import make_epoch_dataset, scale_images
 from tests.conftest import synthetic_digits
 
 

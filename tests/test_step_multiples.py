@@ -1,6 +1,6 @@
 """StepMultiples: once per multiple of the frequency crossed, counted from the start step."""
 
-from mnist_gan.callbacks import StepMultiples
+from mnist_gan.training.callbacks import StepMultiples
 
 
 def fired(start, steps, frequency):

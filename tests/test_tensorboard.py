@@ -12,8 +12,8 @@ from PIL import Image
 
 from mnist_gan import MNISTGANError
 from mnist_gan.cli import build_parser
-from mnist_gan.tensorboard import TensorBoardImages, require_tensorboard, tensorboard_dir
-from mnist_gan.trainer import GANTrainer
+from mnist_gan.training.tensorboard import TensorBoardImages, require_tensorboard, tensorboard_dir
+from mnist_gan.training.trainer import GANTrainer
 
 
 def read_events(logdir: Path) -> dict[str, list[tuple[int, object]]]:

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGANError, checkpoint
-from mnist_gan.checkpoint import list_checkpoints
-from mnist_gan.trainer import GANTrainer, train_gan
+from mnist_gan.gan.checkpoint import list_checkpoints
+from mnist_gan.training.trainer import GANTrainer, train_gan
 
 FAST = {"batch_size": 40, "sample_frequency": 2, "jit_compile": False}  # XLA compiles slowly
 

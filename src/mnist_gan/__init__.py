@@ -14,33 +14,34 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "MNISTGAN": "mnist_gan.models.gan",
-    "GANTrainer": "mnist_gan.trainer",
-    "train_gan": "mnist_gan.trainer",
-    "load_mnist": "mnist_gan.data",
-    "make_dataset": "mnist_gan.data",
+    "MNISTGAN": "mnist_gan.gan.model",
+    "GANTrainer": "mnist_gan.training.trainer",
+    "train_gan": "mnist_gan.training.trainer",
+    "load_mnist": "mnist_gan.data.sources",
+    "make_dataset": "mnist_gan.data.pipeline",
     "print_device_info": "mnist_gan.device",
     "log_to_console": "mnist_gan.logs",
     "GANConfig": "mnist_gan.config",
     "MNISTGANError": "mnist_gan.errors",
-    "PRESETS": "mnist_gan.presets",
-    "make_config": "mnist_gan.presets",
-    "make_optimizer": "mnist_gan.models.gan",
-    "make_optimizers": "mnist_gan.models.gan",
-    "build_gan": "mnist_gan.models.gan",
+    "PRESETS": "mnist_gan.models.presets",
+    "make_config": "mnist_gan.models.presets",
+    "make_optimizer": "mnist_gan.gan.model",
+    "make_optimizers": "mnist_gan.gan.model",
+    "build_gan": "mnist_gan.gan.model",
 }
 
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ serves these
     from mnist_gan.config import GANConfig  # noqa: F401
-    from mnist_gan.data import load_mnist, make_dataset  # noqa: F401
+    from mnist_gan.data.pipeline import make_dataset  # noqa: F401
+    from mnist_gan.data.sources import load_mnist  # noqa: F401
     from mnist_gan.device import print_device_info  # noqa: F401
     from mnist_gan.errors import MNISTGANError  # noqa: F401
+    from mnist_gan.gan.model import MNISTGAN, build_gan, make_optimizer, make_optimizers  # noqa: F401
     from mnist_gan.logs import log_to_console  # noqa: F401
-    from mnist_gan.models.gan import MNISTGAN, build_gan, make_optimizer, make_optimizers  # noqa: F401
-    from mnist_gan.presets import PRESETS, make_config  # noqa: F401
-    from mnist_gan.trainer import GANTrainer, train_gan  # noqa: F401
+    from mnist_gan.models.presets import PRESETS, make_config  # noqa: F401
+    from mnist_gan.training.trainer import GANTrainer, train_gan  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -16,15 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mnist_gan.checks import (
+from mnist_gan.errors import MNISTGANError
+from mnist_gan.logs import log_to_console
+from mnist_gan.outputs.checks import (
     ARTIFACT_NAMES,
     check_out,
     check_positive,
     check_source,
     read_image_array,
 )
-from mnist_gan.errors import MNISTGANError
-from mnist_gan.logs import log_to_console
 from mnist_gan.tflogs import ENV_VAR, import_tensorflow, tf_logs_wanted
 
 SOURCE_HELP = (
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per declared setting (``mnist_gan.config``), its help showing the defaults."""
     from mnist_gan.config import SETTINGS
-    from mnist_gan.presets import preset_defaults
+    from mnist_gan.models.presets import preset_defaults
 
     for name, spec in SETTINGS.items():
         if spec.internal is not None:
@@ -205,7 +205,7 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _check_train(args: argparse.Namespace) -> None:
-    from mnist_gan.presets import make_config
+    from mnist_gan.models.presets import make_config
 
     settings = _train_settings(args)
     config = make_config(settings.pop("preset"), **settings)
@@ -214,7 +214,7 @@ def _check_train(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mnist_gan.trainer import GANTrainer
+    from mnist_gan.training.trainer import GANTrainer
 
     settings = _train_settings(args)
     trainer = GANTrainer(preset=settings.pop("preset"), **settings)
@@ -243,9 +243,9 @@ def _check_sample(args: argparse.Namespace) -> None:
 def _sample(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from mnist_gan.data.images import save_grid, to_uint8
     from mnist_gan.files import atomic_write
-    from mnist_gan.images import save_grid, to_uint8
-    from mnist_gan.loading import load_generator_model
+    from mnist_gan.outputs.loading import load_generator_model
 
     out = Path(args.out)
     labels_out = Path(args.labels_out) if args.labels_out else None
@@ -322,7 +322,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _presets(args: argparse.Namespace) -> int:
-    from mnist_gan.presets import presets_table
+    from mnist_gan.outputs.tables import presets_table
 
     print(presets_table())
     return 0
@@ -341,9 +341,9 @@ def _check_interpolate(args: argparse.Namespace) -> None:
 
 
 def _interpolate(args: argparse.Namespace) -> int:
-    from mnist_gan.images import save_grid
-    from mnist_gan.interpolate import interpolate, is_conditional
-    from mnist_gan.loading import load_generator_model
+    from mnist_gan.data.images import save_grid
+    from mnist_gan.gan.walk import interpolate, is_conditional
+    from mnist_gan.outputs.loading import load_generator_model
 
     out = Path(args.out)
     gan = load_generator_model(args.source)
@@ -379,7 +379,7 @@ def _check_animate(args: argparse.Namespace) -> None:
 
 
 def _animate(args: argparse.Namespace) -> int:
-    from mnist_gan.animate import GRID_NAME, animate_grids, find_grids, frame_strip
+    from mnist_gan.outputs.animate import GRID_NAME, animate_grids, find_grids, frame_strip
 
     out = Path(args.out)
     strip = None if args.strip is None else Path(args.strip)
@@ -416,9 +416,9 @@ def _check_export(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from mnist_gan.export import export_generator
-    from mnist_gan.loading import load_generator_model
-    from mnist_gan.render import inspect_generator
+    from mnist_gan.gan.render import inspect_generator
+    from mnist_gan.outputs.export import export_generator
+    from mnist_gan.outputs.loading import load_generator_model
 
     out_dir = Path(args.out)
     gan = load_generator_model(args.source)

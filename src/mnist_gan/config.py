@@ -14,7 +14,7 @@ Scopes say who reads a setting:
 - ``run``: read by the trainer only; these never pass through the model.
 
 This module knows nothing of the networks: the preset rows and their builders are registered
-together in :mod:`mnist_gan.presets`.
+together in :mod:`mnist_gan.models.presets`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ def setting(
 
 @dataclass
 class GANConfig:
-    """Every setting of a training run. Build one with :func:`mnist_gan.presets.make_config`."""
+    """Every setting of a training run.
+
+    Build one with :func:`mnist_gan.models.presets.make_config`.
+    """
 
     # -- the networks (a run resumes only into the same values) --
     preset: str = setting("dcgan", "design to train (see `mnist-gan presets`)", NETWORK)
@@ -247,7 +250,8 @@ class GANConfig:
         """Raise :class:`MNISTGANError` naming the first bad setting; return self when all fit.
 
         Checks each value against its declaration (type, choices, rule). The preset name and
-        the image sizes a design supports are checked by :func:`mnist_gan.presets.make_config`.
+        the image sizes a design supports are checked by
+        :func:`mnist_gan.models.presets.make_config`.
         """
         for spec in SETTINGS.values():
             _check(spec, getattr(self, spec.name))

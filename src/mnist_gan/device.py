@@ -166,7 +166,7 @@ def run_device_check(
     import keras
     import tensorflow as tf
 
-    from mnist_gan.presets import PRESETS, build_networks, make_config
+    from mnist_gan.models.presets import PRESETS, build_networks, make_config
 
     stream = sys.stdout if stream is None else stream
     cpu = tf.config.list_logical_devices("CPU")[0].name

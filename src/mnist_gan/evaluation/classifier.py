@@ -17,7 +17,7 @@ inside the installed package, so evaluation works offline.
 
 Input convention of :func:`features_and_probs` (and everything built on it): the canonical
 input is **uint8 pixels 0..255**, shaped ``(N, 28, 28)`` or ``(N, 28, 28, 1)``, exactly what
-``mnist_gan.images.to_uint8`` and ``mnist-gan sample --out x.npy`` produce. Float input is
+``mnist_gan.data.images.to_uint8`` and ``mnist-gan sample --out x.npy`` produce. Float input is
 accepted only when it is already scaled to ``[0, 1]`` (pixels / 255); generator output in
 ``[-1, 1]`` must go through ``to_uint8(images, gan.config.pixel_range)`` first.
 """
@@ -162,7 +162,7 @@ def prepare_images(images: Any) -> np.ndarray:
     if low < -1e-3 or high > 1 + 1e-3:
         raise MNISTGANError(
             f"float images must be in [0, 1] (got [{low:.3g}, {high:.3g}]); convert generator "
-            "output with mnist_gan.images.to_uint8(images, gan.config.pixel_range)"
+            "output with mnist_gan.data.images.to_uint8(images, gan.config.pixel_range)"
         )
     return np.clip(x, 0.0, 1.0)
 

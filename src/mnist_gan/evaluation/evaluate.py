@@ -7,9 +7,9 @@ The protocol (every number this package reports uses it unless it says otherwise
   classifier score, confidence and class histogram.
 * Reference: the 10,000 images of the MNIST **test** split. Their features, mean, covariance
   and k-NN radii are computed once and cached as ``reference-test-<weights hash>.npz`` beside
-  the MNIST cache (``mnist_gan.data.package_cache_path().parent``, ``$MNIST_GAN_CACHE``).
+  the MNIST cache (``mnist_gan.data.sources.package_cache_path().parent``, ``$MNIST_GAN_CACHE``).
 * Samples: N = 10,000 generated images, ``gan.generate(10000, seed=0)``, converted with
-  ``mnist_gan.images.to_uint8(images, gan.config.pixel_range)``.
+  ``mnist_gan.data.images.to_uint8(images, gan.config.pixel_range)``.
 * KID: 100 subsets of 1,000 (seed 0). Precision/recall: k = 3, all N samples against all
   10,000 test images. Classifier score: one split over all N.
 * Baselines: *real data* = 10,000 training images drawn with ``numpy.random.default_rng(0)``
@@ -124,7 +124,7 @@ def compute_reference_statistics(
 
 def reference_cache_path() -> Path:
     """Where the test-set statistics for the shipped classifier weights are cached."""
-    from mnist_gan.data import package_cache_path
+    from mnist_gan.data.sources import package_cache_path
     from mnist_gan.evaluation.classifier import weights_hash
 
     return package_cache_path().parent / f"reference-test-{weights_hash()}.npz"
@@ -133,7 +133,7 @@ def reference_cache_path() -> Path:
 def reference_statistics(use_cache: bool = True) -> ReferenceStatistics:
     """Statistics of the 10,000 MNIST test images (the protocol's reference), cached on disk.
 
-    The first call loads MNIST (``mnist_gan.data.load_mnist``) and runs the classifier (some
+    The first call loads MNIST (``mnist_gan.data.sources.load_mnist``) and runs the classifier (some
     seconds); later calls read the cache, which is keyed by the classifier weights' hash so new
     weights never meet stale statistics. An unwritable cache folder only costs the speed-up.
     """
@@ -143,7 +143,7 @@ def reference_statistics(use_cache: bool = True) -> ReferenceStatistics:
             return ReferenceStatistics.load(path)
         except MNISTGANError as err:
             log.warning("recomputing reference statistics: %s", err)
-    from mnist_gan.data import load_mnist
+    from mnist_gan.data.sources import load_mnist
 
     _, (x_test, _) = load_mnist()
     stats = compute_reference_statistics(x_test, PR_K, source="MNIST test split (10,000)")
@@ -220,7 +220,7 @@ def conditional_metrics(
 
 def reference_labels() -> np.ndarray:
     """The digits of the reference images, in the order of :func:`reference_statistics`."""
-    from mnist_gan.data import load_mnist
+    from mnist_gan.data.sources import load_mnist
 
     _, (_, y_test) = load_mnist()
     return y_test
@@ -286,10 +286,10 @@ def evaluate_model(
 ) -> dict[str, Any]:
     """Generate ``num_samples`` images with ``gan.generate(n, seed=seed)`` and score them.
 
-    ``gan`` is an :class:`~mnist_gan.models.gan.MNISTGAN` (anything with ``generate`` and
+    ``gan`` is an :class:`~mnist_gan.gan.model.MNISTGAN` (anything with ``generate`` and
     ``pixel_range``). Defaults are the protocol: 10,000 samples, seed 0, MNIST test reference.
     """
-    from mnist_gan.images import to_uint8
+    from mnist_gan.data.images import to_uint8
 
     images, labels = gan.generate(num_samples, seed=seed, return_labels=True)
     return evaluate_images(
@@ -305,7 +305,7 @@ def evaluate_model(
 # ---------------------------------------------------------------------------- baselines
 def real_baseline_images(num_samples: int = NUM_SAMPLES, seed: int = SEED) -> np.ndarray:
     """``num_samples`` MNIST training images (uint8), drawn without replacement by ``seed``."""
-    from mnist_gan.data import load_mnist
+    from mnist_gan.data.sources import load_mnist
 
     (x_train, _), _ = load_mnist()
     if not 2 <= num_samples <= len(x_train):

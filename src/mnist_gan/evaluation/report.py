@@ -34,14 +34,14 @@ def load_source_images(
 
     ``source``: a ``.npy`` of uint8 images ``(N, 28, 28)`` / ``(N, 28, 28, 1)`` (its first
     ``num`` are used, or all when it holds fewer; ``labels_path`` an ``.npy`` of their digits),
-    else anything :func:`mnist_gan.loading.load_generator_model` opens (``num`` samples,
+    else anything :func:`mnist_gan.outputs.loading.load_generator_model` opens (``num`` samples,
     seeded by ``seed``; a conditional model draws balanced digits).
     """
-    from mnist_gan.images import to_uint8
+    from mnist_gan.data.images import to_uint8
 
     path = Path(source)
     if path.suffix == ".npy":
-        from mnist_gan.checks import read_image_array
+        from mnist_gan.outputs.checks import read_image_array
 
         images = read_image_array(path)
         images = images[:num]
@@ -49,7 +49,7 @@ def load_source_images(
         return images, f"{len(images):,} images from {path}", labels
     if labels_path is not None:
         raise MNISTGANError("--labels goes with an .npy of images; a model supplies its own")
-    from mnist_gan.loading import load_generator_model
+    from mnist_gan.outputs.loading import load_generator_model
 
     gan = load_generator_model(path)
     images, labels = gan.generate(num, seed=seed, return_labels=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mnist_gan import rng
+from mnist_gan.models import rng
 
 
 def build_dcgan_generator(latent_dim: int = 100, output_activation: str = "tanh") -> keras.Model:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mnist_gan import rng
+from mnist_gan.models import rng
 from mnist_gan.models.common import torch_batch_norm
 
 IMAGE_SHAPE = (28, 28, 1)

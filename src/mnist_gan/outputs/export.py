@@ -6,8 +6,8 @@ generator and then written with Keras's own ``Model.export`` (Keras 3.15, Tensor
 * inputs ``noise``: float32 ``(batch, latent_dim)``, and for a conditional (2-input)
   generator ``label``: int32 ``(batch,)`` with digits 0..9;
 * output: uint8 ``(batch, 28, 28)``, the generator's images area-resized to 28 when its side
-  is not 28 and converted as :func:`mnist_gan.images.to_uint8` does
-  (see :func:`mnist_gan.render.render_uint8`, the reference these exports reproduce).
+  is not 28 and converted as :func:`mnist_gan.data.images.to_uint8` does
+  (see :func:`mnist_gan.gan.render.render_uint8`, the reference these exports reproduce).
 
 Formats and where they land in ``out_dir``:
 
@@ -36,9 +36,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from mnist_gan.checks import ARTIFACT_NAMES
+from mnist_gan.data.images import MNIST_SIDE
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.render import MNIST_SIDE, area_resize_matrix, inspect_generator
+from mnist_gan.gan.render import area_resize_matrix, inspect_generator
+from mnist_gan.outputs.checks import ARTIFACT_NAMES
 
 FORMATS = ("saved_model", "onnx", "litert")
 _KERAS_FORMAT = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}

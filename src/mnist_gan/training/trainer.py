@@ -21,25 +21,26 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_gan import distribute
-from mnist_gan.callbacks import (
+from mnist_gan.config import NETWORK_SETTINGS, GANConfig
+from mnist_gan.data.pipeline import as_image_batch, make_epoch_dataset, steps_per_epoch
+from mnist_gan.data.sources import load_mnist
+from mnist_gan.errors import MNISTGANError
+from mnist_gan.files import atomic_write, write_text
+from mnist_gan.gan import distribute
+from mnist_gan.gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
+from mnist_gan.gan.model import MNISTGAN, build_gan
+from mnist_gan.models.presets import make_config
+from mnist_gan.reliability.divergence import DivergenceGuard, all_finite, divergence_message
+from mnist_gan.reliability.lock import RunLock
+from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
+from mnist_gan.training.callbacks import (
     CheckpointCallback,
     LossCurveCallback,
     SampleGridCallback,
     SnapshotCallback,
     TimeBudgetCallback,
 )
-from mnist_gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
-from mnist_gan.config import NETWORK_SETTINGS, GANConfig
-from mnist_gan.data import as_image_batch, load_mnist, make_epoch_dataset, steps_per_epoch
-from mnist_gan.divergence import DivergenceGuard, all_finite, divergence_message
-from mnist_gan.errors import MNISTGANError
-from mnist_gan.files import atomic_write, write_text
-from mnist_gan.models.gan import MNISTGAN, build_gan
-from mnist_gan.presets import make_config
-from mnist_gan.progress import fit_verbose, progress_callbacks, resolve_progress
-from mnist_gan.runlock import RunLock
-from mnist_gan.signals import GracefulStop, StopOnSignal
+from mnist_gan.training.progress import fit_verbose, progress_callbacks, resolve_progress
 
 log = logging.getLogger("mnist_gan")
 
@@ -65,8 +66,8 @@ class GANTrainer:
     (one per epoch, newest 3 kept), ``history.json``, ``loss_curves.png``, ``config.json``,
     ``summary.json`` (steps, time, images/s, how the session ended) and the final
     ``model.keras``; with ``animate`` also ``progress.gif``, with ``tensorboard`` event files
-    (:mod:`mnist_gan.tensorboard`). With ``init_from`` a new run starts from trained weights
-    (fine-tuning; :func:`mnist_gan.pretrained.initialize_from`).
+    (:mod:`mnist_gan.training.tensorboard`). With ``init_from`` a new run starts from trained
+    weights (fine-tuning; :func:`mnist_gan.training.init_from.initialize_from`).
     """
 
     def __init__(
@@ -176,7 +177,7 @@ class GANTrainer:
 
             evaluation = [EvaluationCallback(every_epochs=c.eval_every, output_dir=self.output_dir)]
         if c.tensorboard:  # after the evaluation, whose eval_ metrics it logs too
-            from mnist_gan.tensorboard import TensorBoardImages, tensorboard_dir
+            from mnist_gan.training.tensorboard import TensorBoardImages, tensorboard_dir
 
             evaluation.append(
                 TensorBoardImages(
@@ -214,11 +215,11 @@ class GANTrainer:
         non-finite weights are saved.
         """
         if self.config.tensorboard:
-            from mnist_gan.tensorboard import require_tensorboard
+            from mnist_gan.training.tensorboard import require_tensorboard
 
             require_tensorboard()  # before any file is touched
         if self.config.init_from:
-            from mnist_gan import pretrained
+            from mnist_gan.gan import pretrained
 
             source = self.config.init_from
             if not Path(source).exists() and not pretrained.is_shipped_name(source):
@@ -322,7 +323,7 @@ class GANTrainer:
             self.build_model()
         if checkpoint is None:
             if self.config.init_from:
-                from mnist_gan.pretrained import initialize_from
+                from mnist_gan.training.init_from import initialize_from
 
                 log.info(initialize_from(self.gan, self.config.init_from))
             return
@@ -425,7 +426,7 @@ class GANTrainer:
         curves = self._curve_callback.written
         others = [*([latest] if latest else []), *([curves] if curves else []), self.model_path]
         if c.animate and grids:
-            from mnist_gan.animate import animate_grids
+            from mnist_gan.outputs.animate import animate_grids
 
             others.append(
                 animate_grids(self._grid_callback.output_dir, self.output_dir / "progress.gif")
@@ -471,7 +472,7 @@ class GANTrainer:
         """``num_samples`` images from the trained generator, (N, 28, 28, 1) in its pixel range
         (``labels``: the digits of a conditional model, as in ``MNISTGAN.generate``).
 
-        For the default presets that range is [-1, 1]; ``mnist_gan.images.to_uint8`` converts.
+        For the default presets that range is [-1, 1]; ``mnist_gan.data.images.to_uint8`` converts.
         """
         if self.gan is None:
             raise MNISTGANError("no model yet: call train() or build_model() first")

@@ -9,6 +9,7 @@ and the range of the generator's output, so sampling, saving and evaluation neve
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,16 +19,13 @@ from mnist_gan.errors import MNISTGANError
 
 # The rows below import no TensorFlow: ``mnist_gan.config``, the CLI's help and its setting
 # checks read them before (and without) TensorFlow, so each builder is looked up by name on
-# first use (``_models()``) instead of imported at the top of this module.
+# first use (``_family()``) instead of imported at the top of this module.
 Networks = tuple[Any, Any]  # (generator, discriminator): two keras.Model
 
 
-def _models() -> Any:
-    """``mnist_gan.models`` (imports Keras): the builders, resolved when a row is built."""
-    import mnist_gan.models
-    import mnist_gan.models.conditional  # noqa: F401 - the cgan/cfast builders live here
-
-    return mnist_gan.models
+def _family(name: str) -> Any:
+    """The builder module ``mnist_gan.models.NAME`` (imports Keras), on first use."""
+    return importlib.import_module(f"mnist_gan.models.{name}")
 
 
 # dcgan64's generator widths by image side, mirrored from ``mnist_gan.models.dcgan64`` (which
@@ -73,8 +71,8 @@ PRESETS: dict[str, Preset] = {
         "DCGAN 3x3x112 -> 28x28, TTUR 10:1 with LR decay (the default)",
         "Keras/TF DCGAN-on-MNIST notebooks (3x3x112 projection, 5x5 transposed convs)",
         lambda c: (
-            _models().build_dcgan_generator(c.latent_dim, output_activation(c)),
-            _models().build_dcgan_discriminator(c.image_size),
+            _family("dcgan").build_dcgan_generator(c.latent_dim, output_activation(c)),
+            _family("dcgan").build_dcgan_discriminator(c.image_size),
         ),
         # The declared defaults are this design. No XLA: under it a step of these
         # convolutions took 1.7x the CPU time on this CPU (docs/speed.md).
@@ -86,8 +84,8 @@ PRESETS: dict[str, Preset] = {
         " Dropout 0.3, U(-1, 1) noise, D loss averaged over real+fake); Adam lr 2e-4 for both"
         " with beta_1 0.5 (the design fixes only the lr; 0.5 is the usual GAN choice)",
         lambda c: (
-            _models().build_mlp_generator(c.latent_dim, output_activation(c)),
-            _models().build_mlp_discriminator(),
+            _family("mlp").build_mlp_generator(c.latent_dim, output_activation(c)),
+            _family("mlp").build_mlp_discriminator(),
         ),
         {
             "noise": "uniform",
@@ -107,8 +105,8 @@ PRESETS: dict[str, Preset] = {
         " BatchNorm); z is projected linearly to 7x7x100; Adam 2e-4 beta_1 0.5 for both,"
         " batch 128; the design gives no epoch count, so the package default of 50 applies",
         lambda c: (
-            _models().build_conv_generator(c.latent_dim, output_activation(c)),
-            _models().build_conv_discriminator(),
+            _family("conv").build_conv_generator(c.latent_dim, output_activation(c)),
+            _family("conv").build_conv_discriminator(),
         ),
         {"batch_size": 128, "d_learning_rate": 2e-4, "lr_decay_rate": 1.0},
     ),
@@ -118,8 +116,8 @@ PRESETS: dict[str, Preset] = {
         " sigmoid output, z 64, Adam 1e-5 with PyTorch's default beta_1 0.9, D loss averaged"
         " over real and fake), with a 1024-512-256 discriminator",
         lambda c: (
-            _models().build_mlp_bn_generator(c.latent_dim, output_activation(c)),
-            _models().build_mlp_bn_discriminator(),
+            _family("mlp").build_mlp_bn_generator(c.latent_dim, output_activation(c)),
+            _family("mlp").build_mlp_bn_discriminator(),
         ),
         {
             "latent_dim": 64,
@@ -141,8 +139,10 @@ PRESETS: dict[str, Preset] = {
         " convs, BatchNorm, Adam 2e-4 beta_1 0.5, batch 128, its 5 epochs) on MNIST resized to"
         " 64x64; grids and exports are resized back to 28x28",
         lambda c: (
-            _models().build_dcgan64_generator(c.latent_dim, output_activation(c), c.image_size),
-            _models().build_dcgan64_discriminator(c.image_size),
+            _family("dcgan64").build_dcgan64_generator(
+                c.latent_dim, output_activation(c), c.image_size
+            ),
+            _family("dcgan64").build_dcgan64_discriminator(c.image_size),
         ),
         {
             "image_size": 64,
@@ -160,8 +160,8 @@ PRESETS: dict[str, Preset] = {
         " beta_1 0 and beta_2 0.99 for both networks (no 10:1 TTUR, no decay), R1 penalty"
         " gamma 0.5 on real images, batch 64, the simultaneous update, generator EMA 0.999",
         lambda c: (
-            _models().build_fast_generator(c.latent_dim, output_activation(c)),
-            _models().build_fast_discriminator(),
+            _family("fast").build_fast_generator(c.latent_dim, output_activation(c)),
+            _family("fast").build_fast_discriminator(),
         ),
         FAST_SETTINGS,
     ),
@@ -172,10 +172,10 @@ PRESETS: dict[str, Preset] = {
         " global max pool; Adam 3e-4 for both with Keras's default betas, batch 64, 20 epochs,"
         " pixels in [0, 1], D loss over the real and fake batch together)",
         lambda c: (
-            _models().conditional.build_cgan_generator(
+            _family("conditional").build_cgan_generator(
                 c.latent_dim, output_activation(c), c.num_classes
             ),
-            _models().conditional.build_cgan_discriminator(c.num_classes),
+            _family("conditional").build_cgan_discriminator(c.num_classes),
         ),
         {
             "num_classes": 10,
@@ -199,10 +199,10 @@ PRESETS: dict[str, Preset] = {
         " class-conditional batch norm) and a projection discriminator (Miyato & Koyama 2018);"
         " chosen by measurement (docs/conditional.md)",
         lambda c: (
-            _models().conditional.build_cfast_generator(
+            _family("conditional").build_cfast_generator(
                 c.latent_dim, output_activation(c), c.num_classes, c.g_conditioning
             ),
-            _models().conditional.build_cfast_discriminator(c.num_classes),
+            _family("conditional").build_cfast_discriminator(c.num_classes),
         ),
         {
             **FAST_SETTINGS,
@@ -277,41 +277,6 @@ def settings_markdown() -> str:
             f"| {spec.help} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def presets_table(with_params: bool = True) -> str:
-    """A plain-text table of the presets and their main defaults (``mnist-gan presets``).
-
-    ``with_params`` builds each preset's networks once to count their parameters (all weights,
-    BatchNorm moving statistics included); False skips that and the two columns. The
-    ``pretrained`` column shows the headline scores of presets whose weights ship in the
-    package (``MNISTGAN.from_preset(name)``, ``mnist-gan sample NAME``), ``-`` for the others.
-    """
-    from mnist_gan.pretrained import headline, shipped_metadata
-
-    shipped = {name: headline(meta) for name, meta in shipped_metadata().items()}
-    width = max([10, *map(len, shipped.values())])
-    header = (
-        f"{'preset':<8} {'size':>4} {'z':>3} {'noise':<7} {'pixels':<7} {'batch':>5} "
-        f"{'epochs':>6} {'g_lr':>7} {'d_lr':>7} "
-        + (f"{'G params':>9} {'D params':>9} " if with_params else "")
-        + f"{'pretrained':<{width}} description"
-    )
-    rows = [header, "-" * len(header)]
-    for name, preset in PRESETS.items():
-        c = make_config(name)
-        low, high = c.pixel_range
-        params = ""
-        if with_params:
-            generator, discriminator = build_networks(c)
-            params = f"{generator.count_params():>9,} {discriminator.count_params():>9,} "
-        rows.append(
-            f"{name:<8} {c.image_size:>4} {c.latent_dim:>3} {c.noise:<7} "
-            f"{f'[{low:g},{high:g}]':<7} {c.batch_size:>5} {c.epochs:>6} "
-            f"{c.g_learning_rate:>7.0e} {c.d_learning_rate:>7.0e} {params}"
-            f"{shipped.get(name, '-'):<{width}} {preset.description}"
-        )
-    return "\n".join(rows)
 
 
 def _show(value: Any) -> str:

@@ -13,10 +13,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_gan.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
-from mnist_gan.divergence import all_finite
+from mnist_gan.data.images import save_grid, save_loss_curves, to_uint8
 from mnist_gan.files import atomic_write, write_text
-from mnist_gan.images import save_grid, save_loss_curves, to_uint8
+from mnist_gan.gan.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+from mnist_gan.reliability.divergence import all_finite
 
 log = logging.getLogger("mnist_gan")
 

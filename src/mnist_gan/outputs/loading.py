@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.models.gan import MNISTGAN, build_gan
+from mnist_gan.gan.model import MNISTGAN, build_gan
 
 log = logging.getLogger("mnist_gan")
 
@@ -33,8 +33,8 @@ def load_gan(path: str | os.PathLike[str]) -> MNISTGAN:
 
 def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
     """Rebuild the run's model from a training checkpoint and restore its weights."""
-    from mnist_gan.checkpoint import load_checkpoint, read_checkpoint_header
-    from mnist_gan.presets import make_config
+    from mnist_gan.gan.checkpoint import load_checkpoint, read_checkpoint_header
+    from mnist_gan.models.presets import make_config
 
     saved = dict(read_checkpoint_header(path)["meta"]["config"])
     config = make_config(saved.pop("preset"), **saved)
@@ -45,14 +45,14 @@ def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
 
 def load_generator_model(source: str | os.PathLike[str]) -> MNISTGAN:
     """A model to sample from: a ``.keras`` file, a checkpoint ``.npz``, an output folder, a
-    preset folder (:mod:`mnist_gan.pretrained`), or a shipped preset's name (``"cfast"``).
+    preset folder (:mod:`mnist_gan.gan.pretrained`), or a shipped preset's name (``"cfast"``).
 
     For an output folder, its final ``model.keras`` is used, or else its newest checkpoint (so
     an interrupted run can still be sampled). A local file or folder named like a shipped preset
     wins, with a note logged as a warning.
     """
-    from mnist_gan import pretrained
-    from mnist_gan.checkpoint import list_checkpoints
+    from mnist_gan.gan import pretrained
+    from mnist_gan.gan.checkpoint import list_checkpoints
 
     text = os.fspath(source)
     note = pretrained.shadowed_note(text)

@@ -11,6 +11,9 @@ import numpy as np
 
 from mnist_gan.files import atomic_write
 
+# The side of an MNIST image; generators that draw larger images are area-resized to it.
+MNIST_SIDE = 28
+
 
 def to_uint8(images: np.ndarray, pixel_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
     """Images in ``pixel_range`` to uint8 ``(N, 28, 28)`` (channel axis dropped, clipped)."""

@@ -3,7 +3,7 @@
 The adversarial update lives in :meth:`MNISTGAN.train_step` and reads in one screen:
 a discriminator step on real (label 1) and generated (label 0) images, then a generator
 step that labels fresh fakes as real and changes only the generator's weights. Sampling lives
-in :mod:`mnist_gan.sampling`, the generator average in :mod:`mnist_gan.ema`.
+in :mod:`mnist_gan.gan.sampling`, the generator average in :mod:`mnist_gan.gan.ema`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan import distribute, ema, rng
 from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
-from mnist_gan.data import as_image_batch_tf
+from mnist_gan.data.pipeline import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.presets import build_networks, make_config
-from mnist_gan.sampling import Sampler, resolve_labels, to_mnist_size
+from mnist_gan.gan import distribute, ema
+from mnist_gan.gan.sampling import Sampler, resolve_labels, to_mnist_size
+from mnist_gan.models import rng
+from mnist_gan.models.presets import build_networks, make_config
 
 
 def make_optimizer(
@@ -59,7 +60,7 @@ class MNISTGAN(keras.Model):
         generator: a model mapping ``(batch, latent_dim)`` to images; built from the preset
             when None.
         discriminator: a model mapping images to ``(batch, 1)`` logits; built when None.
-        preset: name of the design in ``mnist_gan.presets.PRESETS`` (the default networks and
+        preset: name of the design in ``mnist_gan.models.presets.PRESETS`` (the default networks and
             the default optimizers of :meth:`compile`).
         seed: seed of the noise stream used by ``train_step`` (None: random).
         config: a whole :class:`~mnist_gan.config.GANConfig` (e.g. a trainer's) instead of
@@ -70,7 +71,7 @@ class MNISTGAN(keras.Model):
             keywords go to ``keras.Model``.
 
     ``gan.config`` holds the settings. ``call(z)`` returns images, so ``gan.predict(z)`` works.
-    With ``ema_decay > 0`` the model keeps ``ema_generator`` (see :mod:`mnist_gan.ema`) and
+    With ``ema_decay > 0`` the model keeps ``ema_generator`` (see :mod:`mnist_gan.gan.ema`) and
     samples from it.
     """
 
@@ -138,7 +139,7 @@ class MNISTGAN(keras.Model):
         by 0.96 every 1000 steps), binary cross-entropy on logits, the config's
         ``steps_per_execution``, and XLA where the preset measured faster with it
         (``config.jit_compile``, docs/speed.md). XLA changes speed only: the noise and dropout
-        masks are the same with it (:mod:`mnist_gan.rng`). It stays off for replicas on
+        masks are the same with it (:mod:`mnist_gan.models.rng`). It stays off for replicas on
         several CPU devices, which XLA cannot compile.
         """
         if g_optimizer is None or d_optimizer is None:
@@ -210,7 +211,7 @@ class MNISTGAN(keras.Model):
         return distribute.loggable(logs)
 
     def update_ema(self) -> None:
-        """Move ``ema_generator`` one step towards the generator (see :mod:`mnist_gan.ema`)."""
+        """Move ``ema_generator`` one step towards the generator (see :mod:`mnist_gan.gan.ema`)."""
         c = self.config
         ema.update_ema(
             self.ema_generator, self.generator, self.ema_updates, c.ema_decay, c.ema_start
@@ -288,7 +289,7 @@ class MNISTGAN(keras.Model):
     def prepare_real_images(self, data: Any) -> tf.Tensor:
         """A batch (images, or (images, labels)) as float32 ``(B, S, S, 1)`` in the pixel range.
 
-        See :func:`mnist_gan.data.as_image_batch_tf` for the accepted shapes and dtypes.
+        See :func:`mnist_gan.data.pipeline.as_image_batch_tf` for the accepted shapes and dtypes.
         """
         images = data[0] if isinstance(data, tuple | list) else data
         return as_image_batch_tf(images, self.config.pixel_range, self.config.image_size)
@@ -351,10 +352,10 @@ class MNISTGAN(keras.Model):
         A given ``seed`` makes the result reproducible and leaves the training noise stream
         alone; None draws a fresh seed. Images of a preset that works at another size are
         resized to 28x28. ``use_ema`` picks the EMA (True) or the live (False) generator; None:
-        EMA when enabled. Small requests take a numpy fast path (:mod:`mnist_gan.sampling`).
+        EMA when enabled. Small requests take a numpy fast path (:mod:`mnist_gan.gan.sampling`).
 
         A conditional model draws the digits ``labels`` asks for (one int for all, or one per
-        sample); without labels, balanced digits (:func:`mnist_gan.sampling.resolve_labels`).
+        sample); without labels, balanced digits (:func:`mnist_gan.gan.sampling.resolve_labels`).
         ``return_labels=True`` returns ``(images, labels)``.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
@@ -370,8 +371,8 @@ class MNISTGAN(keras.Model):
 
     def interpolate(self, **walk: Any) -> np.ndarray:
         """Latent walks as uint8 ``(rows * steps, 28, 28)`` (``rows``, ``steps``, ``seed``,
-        ``labels``; see :func:`mnist_gan.interpolate.interpolate`)."""
-        from mnist_gan.interpolate import interpolate
+        ``labels``; see :func:`mnist_gan.gan.walk.interpolate`)."""
+        from mnist_gan.gan.walk import interpolate
 
         return interpolate(self, **walk)
 
@@ -410,9 +411,9 @@ class MNISTGAN(keras.Model):
 
         A local folder named like a shipped preset wins (with a note). The weights' sha256 is
         checked. The model is not compiled; ``compile()`` it to fine-tune. See
-        :mod:`mnist_gan.pretrained` and ``docs/pretrained.md``.
+        :mod:`mnist_gan.gan.pretrained` and ``docs/pretrained.md``.
         """
-        from mnist_gan.pretrained import load_preset
+        from mnist_gan.gan.pretrained import load_preset
 
         return load_preset(name_or_dir)
 
@@ -421,9 +422,9 @@ class MNISTGAN(keras.Model):
         the generator, EMA generator and discriminator) that :meth:`from_preset` opens.
 
         Keywords (``name``, ``command``, ``minutes``, ``scores``, ``dtype``, ``overwrite``): see
-        :func:`mnist_gan.pretrained.save_preset`. Returns the folder's ``Path``.
+        :func:`mnist_gan.gan.pretrained.save_preset`. Returns the folder's ``Path``.
         """
-        from mnist_gan.pretrained import save_preset
+        from mnist_gan.gan.pretrained import save_preset
 
         return save_preset(self, directory, **metadata)
 

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_gan.images import make_grid, to_uint8
+from mnist_gan.data.images import make_grid, to_uint8
 
 
 def in_kernel() -> bool:

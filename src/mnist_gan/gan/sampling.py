@@ -1,7 +1,7 @@
 """Turning noise into MNIST-sized images, fast at every batch size.
 
 :class:`Sampler` serves ``MNISTGAN.generate``: up to :attr:`Sampler.NUMPY_PATH_MAX` images run
-through a numpy copy of the generator when its layers allow (``mnist_gan.fastpath``;
+through a numpy copy of the generator when its layers allow (``mnist_gan.gan.fastpath``;
 sub-millisecond for one image, where a TensorFlow call costs about half a millisecond before
 any maths), larger requests through one compiled TensorFlow function per chunk. Both compute
 the same function of the same noise (float32 rounding aside). The numpy copy is rebuilt when
@@ -17,10 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mnist_gan.data.images import MNIST_SIDE
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.fastpath import compile_numpy_generator
-
-MNIST_SIDE = 28
+from mnist_gan.gan.fastpath import compile_numpy_generator
 
 
 def numpy_noise(n: int, latent_dim: int, noise: str, seed: int, index: int = 0) -> np.ndarray:

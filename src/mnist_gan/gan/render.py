@@ -6,7 +6,7 @@ A generator here is any functional ``keras.Model`` with either one input, noise
 ``(batch, S, S)``) in ``pixel_range``. :func:`render_uint8` turns that into uint8
 ``(batch, 28, 28)``: area-resized to 28 when ``S != 28`` (the same weights as
 ``tf.image.resize(..., method="area")``, written as two small matrix products so every export
-format can run them), then converted exactly as :func:`mnist_gan.images.to_uint8` does.
+format can run them), then converted exactly as :func:`mnist_gan.data.images.to_uint8` does.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from mnist_gan.data.images import MNIST_SIDE, to_uint8
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.images import to_uint8
-
-MNIST_SIDE = 28
 
 
 @dataclass(frozen=True)
@@ -157,7 +155,7 @@ def render_uint8(
 
     ``labels``: for a 2-input generator, an int or an int array ``(N,)``. Output side ``S``
     other than 28 is area-resized first; pixels then go through
-    :func:`mnist_gan.images.to_uint8` with ``pixel_range``.
+    :func:`mnist_gan.data.images.to_uint8` with ``pixel_range``.
     """
     feed = generator_feed(generator, noise, labels)
     chunks = []

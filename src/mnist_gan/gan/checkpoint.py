@@ -25,7 +25,7 @@ from mnist_gan.errors import MNISTGANError
 from mnist_gan.files import atomic_write
 
 if TYPE_CHECKING:
-    from mnist_gan.models.gan import MNISTGAN
+    from mnist_gan.gan.model import MNISTGAN
 
 FORMAT = 2  # 1: arrays stored by position (before 2026-11-29); 2: by name
 # ckpt-epoch-0003.npz: 3 epochs done; ckpt-epoch-0003-step-000120.npz: 3 epochs + 120 steps

@@ -25,9 +25,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from mnist_gan import rng
 from mnist_gan.config import SETTINGS
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.models import rng
 
 STRATEGIES: tuple[str, ...] = SETTINGS["strategy"].choices or ()
 _MADE: dict[tuple[str, ...], tf.distribute.Strategy] = {}

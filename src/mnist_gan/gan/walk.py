@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.render import inspect_generator, render_uint8
+from mnist_gan.gan.render import inspect_generator, render_uint8
 
 NOISE_KINDS = ("normal", "uniform")
 _PARALLEL_EPS = 1e-6
@@ -129,8 +129,8 @@ def walk_images(
     Lay the result out as a grid with ``steps`` columns (e.g.
     ``save_grid(images, path)`` after reshaping, or ``make_grid(images, ncols=steps)``).
     Images are area-resized to 28 if the generator's side differs and converted with
-    ``pixel_range`` like :func:`mnist_gan.images.to_uint8` (see
-    :func:`mnist_gan.render.render_uint8`).
+    ``pixel_range`` like :func:`mnist_gan.data.images.to_uint8` (see
+    :func:`mnist_gan.gan.render.render_uint8`).
 
     ``labels`` is for a 2-input (noise, int label) generator and required there: one digit
     for every image, or ``(from_digit, to_digit)``. Labels are integers, so a digit-to-digit
@@ -169,7 +169,7 @@ def interpolate(
 
     ``gan`` is anything with ``sampling_generator`` (the EMA copy when there is one) and a
     ``config`` holding ``latent_dim``, ``noise`` and ``pixel_range``, such as an
-    :class:`~mnist_gan.models.gan.MNISTGAN`. Row ``r`` is images ``[r*steps, (r+1)*steps)``;
+    :class:`~mnist_gan.gan.model.MNISTGAN`. Row ``r`` is images ``[r*steps, (r+1)*steps)``;
     ``labels`` is for a conditional generator (see :func:`walk_images`). The same arguments
     always give the same pixels.
     """

@@ -27,9 +27,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_gan.callbacks import StepMultiples
+from mnist_gan.data.images import make_grid
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.images import make_grid
+from mnist_gan.training.callbacks import StepMultiples
 
 log = logging.getLogger("mnist_gan")
 
@@ -55,8 +55,9 @@ class TensorBoardImages(keras.callbacks.Callback):
     """Writes the run's scalars and fixed-noise grids to TensorBoard event files in ``logdir``.
 
     ``images`` returns the uint8 ``(N, 28, 28)`` fixed-noise batch now, or None to skip (e.g.
-    :meth:`mnist_gan.callbacks.SampleGridCallback.fixed_noise_images`). Scalars and images are
-    written at the global step ``model.g_optimizer.iterations``; see the module docstring.
+    :meth:`mnist_gan.training.callbacks.SampleGridCallback.fixed_noise_images`). Scalars and
+    images are written at the global step ``model.g_optimizer.iterations`` (see the module
+    docstring).
     """
 
     def __init__(

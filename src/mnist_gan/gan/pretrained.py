@@ -3,14 +3,15 @@
 A preset folder holds three files (keras-hub's convention: config + metadata + weights):
 
 - ``config.json``: the model's class and its settings (``{"class_name": "MNISTGAN",
-  "config": {...}}``), enough to rebuild the networks with :func:`mnist_gan.presets.make_config`;
+  "config": {...}}``), enough to rebuild the networks with
+  :func:`mnist_gan.models.presets.make_config`;
 - ``metadata.json``: package, Keras and TensorFlow versions, the settings, how the weights were
   made (command, training minutes), their scores by the package's evaluator, the weights
   file's sha256, its storage dtype and the measured float16 sample difference;
 - ``model.weights.npz``: every variable (trainable or not: batch-norm moving statistics
   included) of the generator (``generator/...``), the EMA generator (``ema/...``, when the
   model has one) and the discriminator (``discriminator/...``), named as in training
-  checkpoints (:func:`mnist_gan.checkpoint.named_variables`). Floating-point arrays are stored
+  checkpoints (:func:`mnist_gan.gan.checkpoint.named_variables`). Floating-point arrays are stored
   as float16 by default (half the size); optimizer state is not stored.
 
 :func:`load_preset` (``MNISTGAN.from_preset``) takes a folder or the name of a preset shipped
@@ -39,7 +40,7 @@ from mnist_gan.errors import MNISTGANError
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
-    from mnist_gan.models.gan import MNISTGAN
+    from mnist_gan.gan.model import MNISTGAN
 
 log = logging.getLogger("mnist_gan")
 
@@ -113,7 +114,7 @@ def missing_source_message(source: Any) -> str:
         if names
         else "this install ships no pretrained presets yet"
     )
-    from mnist_gan.presets import PRESETS
+    from mnist_gan.models.presets import PRESETS
 
     if str(source) in PRESETS:
         return (
@@ -169,7 +170,7 @@ def headline(metadata: dict[str, Any]) -> str:
 def network_variables(gan: MNISTGAN) -> dict[str, Any]:
     """``{"group/name": variable}`` of the generator, EMA generator (with its update count)
     and discriminator: every variable, trainable or not; no optimizer state."""
-    from mnist_gan.checkpoint import named_variables
+    from mnist_gan.gan.checkpoint import named_variables
 
     groups = {
         "generator": named_variables(gan.generator),
@@ -268,7 +269,7 @@ def save_preset(
         np.savez(handle, **arrays)
     settings = _portable_settings(gan.config.to_dict())
     config = {
-        "module": "mnist_gan.models.gan",
+        "module": "mnist_gan.gan.model",
         "class_name": "MNISTGAN",
         "registered_name": "mnist_gan>MNISTGAN",
         "config": settings,
@@ -316,8 +317,8 @@ def _portable_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def float16_check(gan: MNISTGAN, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """How far samples of a copy of ``gan`` with ``arrays`` (e.g. float16) are from ``gan``'s:
     the same noise (and digits) through the sampling and the live generator."""
-    from mnist_gan.images import to_uint8
-    from mnist_gan.models.gan import MNISTGAN
+    from mnist_gan.data.images import to_uint8
+    from mnist_gan.gan.model import MNISTGAN
 
     twin = MNISTGAN(config=gan.config)
     assign_network_weights(twin, arrays, "the float16 weights")
@@ -348,8 +349,8 @@ def load_preset(name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
     changed file raises one :class:`MNISTGANError` naming it. The model is not compiled
     (``gan.compile()`` before ``fit``; optimizer state is not part of a preset).
     """
-    from mnist_gan.models.gan import MNISTGAN
-    from mnist_gan.presets import make_config
+    from mnist_gan.gan.model import MNISTGAN
+    from mnist_gan.models.presets import make_config
 
     folder, where = resolve_preset(name_or_dir)
     metadata = _read_json(folder, METADATA_FILE, where)
@@ -400,54 +401,3 @@ def _read_json(folder: Traversable, filename: str, where: str) -> dict[str, Any]
 
 def _display(entry: Traversable) -> str:
     return str(entry) if isinstance(entry, Path) else f"{entry.name} ({entry})"
-
-
-# ------------------------------------------------------------------ fine-tuning
-# Settings that must agree for weights to fit (the shapes and what they mean); the EMA may be
-# switched on or off: see initialize_from.
-SHAPE_SETTINGS = (
-    "preset",
-    "latent_dim",
-    "noise",
-    "pixel_range",
-    "image_size",
-    "num_classes",
-    "g_conditioning",
-)
-
-
-def initialize_from(gan: MNISTGAN, source: str | os.PathLike[str]) -> str:
-    """Copy the generator, EMA generator and discriminator weights of ``source`` (a shipped
-    preset's name, a preset folder, a ``.keras`` model, a checkpoint or an output folder)
-    into ``gan``; return a line saying what was copied.
-
-    Raises :class:`MNISTGANError` when ``source``'s network settings differ from ``gan``'s.
-    Without an EMA in ``source``, ``gan``'s EMA starts from ``source``'s generator.
-    Optimizer state starts fresh.
-    """
-    from mnist_gan.loading import load_generator_model
-
-    donor = load_generator_model(source)
-    mine, theirs = gan.config.to_dict(), donor.config.to_dict()
-    for key in SHAPE_SETTINGS:
-        if mine[key] != theirs[key]:
-            raise MNISTGANError(
-                f"--init-from {source} was trained with {key}={theirs[key]!r}, but this run asks "
-                f"for {key}={mine[key]!r}; fine-tuning needs the same networks"
-            )
-    arrays = network_weights(donor)
-    groups, copied = ("generator", "discriminator"), ["generator", "discriminator"]
-    if gan.ema_generator is not None:
-        groups += ("ema",)
-        if donor.ema_generator is None:
-            arrays |= {
-                "ema/" + key.split("/", 1)[1]: value
-                for key, value in arrays.items()
-                if key.startswith("generator/")
-            }
-            arrays["ema/ema_updates"] = np.zeros((), np.int64)
-            copied.append("EMA generator (from its generator)")
-        else:
-            copied.append("EMA generator")
-    assign_network_weights(gan, arrays, f"--init-from {source}", groups)
-    return f"Initialized the {', '.join(copied)} from {source}"
