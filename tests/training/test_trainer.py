@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mnist_gan import MNISTGANError, checkpoint
+from mnist_gan import MNISTGANError
+from mnist_gan.gan import checkpoint
 from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.training.trainer import GANTrainer, train_gan
 

@@ -20,7 +20,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from mnist_gan import MNISTGAN, distribute  # noqa: E402
+from mnist_gan import MNISTGAN  # noqa: E402
+from mnist_gan.gan import distribute  # noqa: E402
 
 LATENT, BATCH = 8, 8
 

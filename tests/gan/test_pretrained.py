@@ -11,7 +11,8 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_gan import MNISTGAN, MNISTGANError, pretrained
+from mnist_gan import MNISTGAN, MNISTGANError
+from mnist_gan.gan import pretrained
 from mnist_gan.cli import main
 from mnist_gan.data.images import to_uint8
 from mnist_gan.logs import log_to_console
