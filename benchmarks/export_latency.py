@@ -137,7 +137,8 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: benchmark the dcgan and fast generators and print the table."""
-    from mnist_gan.models import build_dcgan_generator, build_fast_generator
+    from mnist_gan.models.dcgan import build_dcgan_generator
+    from mnist_gan.models.fast import build_fast_generator
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=300)

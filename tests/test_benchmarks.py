@@ -1,7 +1,14 @@
-"""Smoke test of the speed benchmark (the real run is recorded in benchmarks/results)."""
+"""Smoke tests of the benchmarks (speed, levers, export latency) on tiny inputs; the real runs
+are recorded in benchmarks/results."""
 
+import keras
+from keras import layers
+
+from benchmarks.export_latency import bench_generator
+from benchmarks.export_latency import markdown as latency_markdown
 from benchmarks.train_speed import bench_preset, forward_macs, markdown, step_flops_per_image
 from mnist_gan import MNISTGAN
+from tests.runtimes import require
 
 
 def test_flop_count_of_the_dcgan_matches_the_hand_count():
@@ -44,3 +51,15 @@ def test_lever_harness_runs():
     assert set(result["variants"]) == {"reference", "fit"}
     assert result["variants"]["reference"]["vs_reference"] == 1.0
     assert "| fit |" in levers_markdown([result])
+
+
+def test_bench_generator_times_every_format():
+    require("tf2onnx", "onnx", "onnxruntime", "ai_edge_litert")
+    z = keras.Input((4,))
+    generator = keras.Model(z, layers.Reshape((28, 28, 1))(layers.Dense(784, "tanh")(z)))
+    rows = bench_generator("tiny", generator, 4, calls=3, warmup=1)
+    assert [r["format"] for r in rows] == ["keras (eager)", "saved_model", "onnx", "litert"]
+    assert all(0 < r["p50_ms"] <= r["p99_ms"] for r in rows)
+    assert all(r["size_kib"] > 0 for r in rows[1:])
+    table = latency_markdown(rows)
+    assert table.count("\n") == 5 and "| tiny | onnx |" in table

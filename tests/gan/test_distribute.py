@@ -1,7 +1,7 @@
 """Training under tf.distribute (issue 14), on two logical CPU devices in a subprocess.
 
 The split into logical devices must happen before TensorFlow starts and must not leak into
-other tests, so every check runs in ``tests/distribute_check.py`` in its own process.
+other tests, so every check runs in ``tests/gan/distribute_check.py`` in its own process.
 """
 
 import json
@@ -16,8 +16,8 @@ import pytest
 from mnist_gan import MNISTGANError
 from mnist_gan.gan.distribute import check_global_batch, make_strategy, replicas
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "tests" / "distribute_check.py"
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "tests" / "gan" / "distribute_check.py"
 # Both losses and update modes, R1 with each loss; per-replica vs synchronised batch norm.
 CASES = [
     {"loss": "bce", "update": "alternating"},

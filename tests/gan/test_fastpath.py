@@ -9,13 +9,10 @@ from keras import layers
 
 from mnist_gan.gan import fastpath
 from mnist_gan.gan.fastpath import compile_numpy_generator
-from mnist_gan.models import (
-    build_conv_generator,
-    build_dcgan_generator,
-    build_fast_generator,
-    build_mlp_bn_generator,
-    build_mlp_generator,
-)
+from mnist_gan.models.conv import build_conv_generator
+from mnist_gan.models.dcgan import build_dcgan_generator
+from mnist_gan.models.fast import build_fast_generator
+from mnist_gan.models.mlp import build_mlp_bn_generator, build_mlp_generator
 
 
 def _randomise_batch_norm(model: keras.Model, seed: int = 0) -> None:

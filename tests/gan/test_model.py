@@ -1,4 +1,5 @@
-"""The default DCGAN: layer tables pinned, MNISTGAN behaviour, save/load."""
+"""MNISTGAN (mnist_gan.gan.model): the default DCGAN's behaviour, update modes, losses, save/load;
+the fused discriminator call; speed settings (XLA) that change speed only, never the weights."""
 
 import keras
 import numpy as np
@@ -6,9 +7,10 @@ import pytest
 import tensorflow as tf
 
 from mnist_gan import MNISTGAN, MNISTGANError, make_optimizer
-
-# The default DCGAN's layer tables (every layer's output shape and parameter count, G 298,929 /
-# D 212,865) are pinned with every other preset's in tests/test_presets.py (EXPECTED["dcgan"]).
+from mnist_gan.cli import build_parser
+from mnist_gan.data.pipeline import scale_images
+from mnist_gan.gan.checkpoint import load_checkpoint, save_checkpoint
+from tests.conftest import synthetic_digits
 
 
 def test_call_and_predict_return_images():
@@ -278,3 +280,77 @@ def test_loss_and_r1_settings_round_trip_and_are_validated():
         MNISTGAN(preset="fast", loss="wasserstein")
     with pytest.raises(MNISTGANError, match="r1_gamma"):
         MNISTGAN(preset="fast", r1_gamma=-1.0)
+
+
+@pytest.fixture
+def xla_allowed():
+    """Keras turns XLA off while op determinism is on (other tests turn it on for the process)."""
+    from tensorflow.python.framework import config
+
+    was_on = config.is_op_determinism_enabled()
+    config.disable_op_determinism()
+    yield
+    if was_on:
+        config.enable_op_determinism()
+
+
+@pytest.mark.parametrize("preset", ["dcgan", "mlp", "fast", "cfast"])
+def test_xla_on_and_off_train_to_the_same_weights(preset, xla_allowed):
+    def two_steps(jit):
+        keras.utils.set_random_seed(0)
+        gan = MNISTGAN(preset=preset, seed=0)
+        gan.compile(jit_compile=jit)
+        images = scale_images(synthetic_digits(64, 3), gan.config.pixel_range)
+        data = (images, np.arange(64) % 10) if gan.conditional else images
+        history = gan.fit(tf.data.Dataset.from_tensor_slices(data).batch(32), verbose=0)
+        return gan, history.history
+
+    plain, plain_logs = two_steps(False)
+    xla, xla_logs = two_steps(True)
+    assert xla.uses_xla and not plain.uses_xla
+    for name in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(xla_logs[name], plain_logs[name], rtol=1e-5)
+    for a, b in zip(plain.weights, xla.weights, strict=True):
+        # Float reordering only: far below one Adam step (the learning rate, 2e-4 or more).
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-5, err_msg=a.path)
+
+
+def test_compile_takes_the_presets_xla_setting_unless_told(xla_allowed):
+    for preset in ("dcgan", "mlp", "conv"):
+        gan = MNISTGAN(preset=preset)
+        gan.compile()
+        assert gan.jit_compile == gan.config.jit_compile
+    gan = MNISTGAN(preset="fast")
+    gan.compile(jit_compile=not gan.config.jit_compile)
+    assert gan.jit_compile != gan.config.jit_compile
+
+
+def one_step(fused, **settings):
+    keras.utils.set_random_seed(0)
+    gan = MNISTGAN(preset="fast", seed=0, fused_discriminator=fused, **settings)
+    gan.compile(jit_compile=False)
+    images = scale_images(synthetic_digits(32, 2))
+    gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(32), epochs=1, verbose=0)
+    return gan
+
+
+@pytest.mark.parametrize(
+    "settings", [{}, {"r1_gamma": 0.0, "update": "alternating", "loss": "hinge"}]
+)
+def test_fused_and_separate_calls_give_the_same_weights(settings):
+    separate, fused = one_step(False, **settings), one_step(True, **settings)
+    for a, b in zip(separate.variables, fused.variables):
+        np.testing.assert_allclose(
+            a.numpy(), b.numpy(), rtol=1e-4, atol=2e-5, err_msg=a.path
+        )  # Adam magnifies float noise
+
+
+def test_the_option_reaches_cli_keras_file_and_checkpoint(tmp_path):
+    assert build_parser().parse_args(["train", "--fused-discriminator"]).fused_discriminator
+    gan = one_step(True)
+    gan.save(tmp_path / "m.keras")
+    assert keras.models.load_model(tmp_path / "m.keras").config.fused_discriminator
+    save_checkpoint(gan, tmp_path / "c.npz", 1, {"config": gan.config.to_dict()})
+    restored = MNISTGAN(config=gan.config)
+    restored.compile()
+    assert load_checkpoint(restored, tmp_path / "c.npz")["meta"]["config"]["fused_discriminator"]

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from mnist_gan import MNISTGAN, MNISTGANError
-from mnist_gan.gan import pretrained
 from mnist_gan.cli import main
 from mnist_gan.data.images import to_uint8
+from mnist_gan.gan import pretrained
 from mnist_gan.logs import log_to_console
 from tests.conftest import synthetic_digits
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def trained_like(gan: MNISTGAN, seed: int) -> MNISTGAN:

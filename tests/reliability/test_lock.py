@@ -16,7 +16,7 @@ import pytest
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.reliability.lock import LOCK_NAME, RunLock, pid_alive
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 HOLDER = textwrap.dedent(
     """

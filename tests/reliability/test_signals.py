@@ -14,7 +14,7 @@ import pytest
 
 from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 TRAINER = textwrap.dedent(
     """

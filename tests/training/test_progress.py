@@ -20,7 +20,7 @@ from mnist_gan.training.progress import (
     resolve_progress,
 )
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 class FakeTTY(io.StringIO):
@@ -169,7 +169,7 @@ def test_trainer_train_without_progress_writes_epoch_lines_to_a_file(tmp_path):
         "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
-    tests_dir = str(Path(__file__).resolve().parent)
+    tests_dir = str(Path(__file__).resolve().parents[1])
     with log_file.open("w") as out:
         result = subprocess.run(
             [sys.executable, "-c", TRAINER_SCRIPT, str(tmp_path / "run"), tests_dir],

@@ -1,7 +1,9 @@
-"""GANTrainer: outputs, exact resume, atomic checkpoints, clear errors that keep earlier work."""
+"""GANTrainer: outputs, exact resume, atomic checkpoints, clear errors that keep earlier work;
+the time budget, Ctrl-C and timed snapshots (each resumes exactly), the EMA setting on resume."""
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -139,3 +141,78 @@ def test_limit_and_train_gan(tmp_path, tiny_npz):
     )
     assert len(trainer.train_images) == 50
     assert int(trainer.gan.g_optimizer.iterations) == 2
+
+
+def run(output_dir, images, **overrides):
+    overrides.setdefault("jit_compile", False)
+    trainer = GANTrainer(output_dir=output_dir, batch_size=24, seed=5, **overrides)
+    trainer.load_data(images)
+    trainer.train(verbose=0)
+    return trainer
+
+
+def assert_same_state(a, b):
+    for x, y in zip(a.gan.variables, b.gan.variables):
+        np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=x.path)
+
+
+def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, caplog):
+    caplog.set_level("INFO", logger="mnist_gan")
+    tf.config.experimental.enable_op_determinism()
+    straight = run(tmp_path / "a", tiny_images, epochs=2, ema_decay=0.9)
+    stopped = run(tmp_path / "b", tiny_images, epochs=2, ema_decay=0.9, minutes=1e-6)
+    assert "minute budget after 0 epoch(s) + 1 steps" in caplog.text
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["ended"] == "time budget"
+    assert int(stopped.gan.g_optimizer.iterations) == 1
+    names = [p.name for _, p in list_checkpoints(tmp_path / "b" / "checkpoints")]
+    assert names == ["ckpt-epoch-0000-step-000001.npz"]
+    assert (tmp_path / "b" / "model.keras").is_file()
+    assert list((tmp_path / "b" / "generated_samples").glob("*step_000001.png"))
+    resumed = run(tmp_path / "b", tiny_images, epochs=2, ema_decay=0.9)
+    assert int(resumed.gan.g_optimizer.iterations) == 8  # 4 steps per epoch
+    assert_same_state(straight, resumed)
+    assert straight.history["g_loss"][1] == resumed.history["g_loss"][1]
+
+
+def test_interrupt_saves_the_current_step(tmp_path, tiny_images):
+    tf.config.experimental.enable_op_determinism()
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.g_optimizer.iterations) == 6:
+                raise KeyboardInterrupt
+
+    straight = run(tmp_path / "a", tiny_images, epochs=2)
+    trainer = GANTrainer(
+        output_dir=tmp_path / "b", batch_size=24, seed=5, epochs=2, jit_compile=False
+    )
+    trainer.load_data(tiny_images)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(callbacks=[CtrlC()], verbose=0)
+    latest = list_checkpoints(tmp_path / "b" / "checkpoints")[-1][1]
+    assert latest.name == "ckpt-epoch-0001-step-000002.npz"
+    assert_same_state(straight, run(tmp_path / "b", tiny_images, epochs=2))
+
+
+def test_ema_setting_must_match_to_resume(tmp_path, tiny_images):
+    run(tmp_path / "r", tiny_images, epochs=1)
+    with pytest.raises(MNISTGANError, match="ema_decay"):
+        run(tmp_path / "r", tiny_images, epochs=2, ema_decay=0.999)
+
+
+@pytest.mark.parametrize("minutes", [0, -1])
+def test_bad_budget_is_a_clear_error(minutes):
+    with pytest.raises(MNISTGANError, match="minutes"):
+        GANTrainer(minutes=minutes)
+
+
+def test_snapshots_every_n_minutes_continue_across_resume(tmp_path, tiny_images):
+    from mnist_gan.training.callbacks import SnapshotCallback
+
+    run(tmp_path / "s", tiny_images, epochs=2, snapshot_minutes=1e-7, minutes=1e-6)
+    assert len(list((tmp_path / "s" / "snapshots").glob("minute_*.keras"))) == 1
+    resumed = run(tmp_path / "s", tiny_images, epochs=2)
+    assert resumed.previous_train_seconds > 0  # carried over from the first session
+    assert resumed.train_seconds() > resumed.previous_train_seconds
+    # 5 minutes already trained, snapshots every 2: the next one is at minute 6, not minute 2.
+    assert SnapshotCallback(tmp_path, 2.0, previous_seconds=300).next_mark == 360

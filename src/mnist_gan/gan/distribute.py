@@ -6,7 +6,7 @@ optimizer applies them. So a per-replica loss must be ``sum over its examples / 
 
 - Keras ``Loss`` objects already do this (Keras >= 3.8 multiplies their mean over the local
   batch by 1/N: ``keras.src.losses.loss.scale_loss_for_distribution``; verified by
-  ``tests/test_distribute.py``);
+  ``tests/gan/test_distribute.py``);
 - hand-written terms (the hinge means, the R1 penalty's mean) are scaled here, by
   :func:`scale_term`, exactly once;
 - reported losses are the global value: :func:`global_value` sums the scaled per-replica

@@ -29,7 +29,7 @@ def _family(name: str) -> Any:
 
 
 # dcgan64's generator widths by image side, mirrored from ``mnist_gan.models.dcgan64`` (which
-# imports Keras); tests/test_cli_quiet.py checks the two agree.
+# imports Keras); tests/test_cli.py checks the two agree.
 DCGAN64_IMAGE_SIZES = (64, 32)
 
 

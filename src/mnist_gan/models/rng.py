@@ -7,10 +7,10 @@ the bits from the kernel both agree on, then build the floats with ordinary ops,
 TensorFlow's CPU recipe: the low 23 bits as the mantissa of a float in [1, 2), and Box-Muller
 on pairs. The result is the same floats as ``tf.random.stateless_uniform`` /
 ``stateless_normal`` (and hence ``keras.random``). Under XLA it matches them within the last
-bit of ``log``/``sin``/``cos``. ``tests/test_rng.py`` checks both.
+bit of ``log``/``sin``/``cos``. ``tests/models/test_rng.py`` checks both.
 
 Turning XLA on or off is therefore a speed setting only: a preset trains to the same weights
-either way (``tests/test_speed_defaults.py``).
+either way (``tests/gan/test_model.py``).
 """
 
 from __future__ import annotations
