@@ -1,5 +1,7 @@
-"""DivergenceGuard stops real fits that go NaN; all_finite; the user message."""
+"""DivergenceGuard stops real fits that go NaN; all_finite; the user message; a diverging
+trainer run saves no NaN, and ``--on-divergence rollback`` reloads with lower rates, boundedly."""
 
+import json
 import logging
 
 import keras
@@ -7,7 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from mnist_gan import MNISTGANError
+from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.reliability.divergence import DivergenceGuard, all_finite, divergence_message
+from mnist_gan.training.trainer import GANTrainer
+from tests.conftest import synthetic_digits
 
 
 class NaNAtStep(keras.Model):
@@ -107,3 +113,60 @@ def test_divergence_message_names_step_loss_and_remedies():
     assert "--g-lr 0.0001 --d-lr 5e-05" in text
     assert "--r1-gamma" in text and "--g-lr" in text
     assert "--r1-gamma" in text and "custom networks" in text
+
+
+def test_divergence_stops_with_a_clear_error_and_saves_no_nan(tmp_path):
+    trainer = GANTrainer(
+        output_dir=tmp_path, batch_size=40, epochs=5, seed=1, jit_compile=False,
+        g_learning_rate=1e30, d_learning_rate=1e30, sample_frequency=1,
+    )  # fmt: skip
+    trainer.load_data(synthetic_digits(80))
+    with pytest.raises(MNISTGANError, match=r"training diverged: \w+ became nan at step \d+"):
+        trainer.train(verbose=0)
+    assert not (tmp_path / "model.keras").exists()
+    for _, path in list_checkpoints(tmp_path / "checkpoints"):
+        with np.load(path) as archive:
+            assert all(np.isfinite(archive[k]).all() for k in archive.files if k != "__header__")
+
+
+class PoisonOnce(keras.callbacks.Callback):
+    """A fault injected for real: at global step ``at`` (every time it comes round when
+    ``always``), one generator weight becomes NaN, as after an overflow."""
+
+    def __init__(self, at, always=False):
+        super().__init__()
+        self.at, self.always, self.fired = at, always, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if int(self.model.g_optimizer.iterations) == self.at and (self.always or not self.fired):
+            kernel = self.model.generator.trainable_variables[0]
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+            self.fired += 1
+
+
+def rollback_trainer(out, **settings):
+    trainer = GANTrainer(
+        output_dir=out, batch_size=40, epochs=3, seed=1, jit_compile=False,
+        on_divergence="rollback", **settings,
+    )  # fmt: skip
+    trainer.load_data(synthetic_digits(80))
+    return trainer
+
+
+def test_rollback_reloads_the_last_good_checkpoint_with_lower_rates(tmp_path, caplog):
+    trainer = rollback_trainer(tmp_path)
+    trainer.train(callbacks=[PoisonOnce(at=3)], verbose=0)  # step 3: in the second epoch
+    assert trainer.completed_epochs == 3 and int(trainer.gan.g_optimizer.iterations) == 6
+    (record,) = json.loads((tmp_path / "history.json").read_text())["rollbacks"]
+    assert record["step"] >= 3 and record["resumed_from"].endswith("ckpt-epoch-0001.npz")
+    assert record["g_learning_rate"] == pytest.approx(1e-4)  # dcgan's 2e-4, halved
+    assert "rolled back to" in caplog.text
+    assert all(np.isfinite(v.numpy()).all() for v in trainer.gan.weights)
+
+
+def test_rollbacks_are_bounded(tmp_path):
+    trainer = rollback_trainer(tmp_path, max_rollbacks=2)
+    with pytest.raises(MNISTGANError, match="2 rollbacks did not help"):
+        trainer.train(callbacks=[PoisonOnce(at=3, always=True)], verbose=0)
+    assert len(json.loads((tmp_path / "history.json").read_text())["rollbacks"]) == 2
+    assert not (tmp_path / "model.keras").exists()

@@ -1,4 +1,5 @@
-"""RunLock against real processes: a live holder, a SIGKILLed holder, garbage and foreign locks."""
+"""RunLock against real processes: a live holder, a SIGKILLed holder, garbage and foreign locks;
+a second ``mnist-gan train`` on the same folder is refused."""
 
 import json
 import logging
@@ -14,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.reliability.lock import LOCK_NAME, RunLock, pid_alive
+from tests.helpers import start, train_command, wait_for
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+
 
 HOLDER = textwrap.dedent(
     """
@@ -136,3 +140,20 @@ def test_pid_alive():
     assert pid_alive(os.getpid())
     assert not pid_alive(0)
     assert not pid_alive(-5)
+
+
+def test_a_second_trainer_on_the_same_folder_is_refused(tmp_path, tiny_npz):
+    out = tmp_path / "run"
+    first = start(train_command(tiny_npz, out, 400))
+    try:
+        wait_for(lambda: list_checkpoints(out / "checkpoints"))
+        second = subprocess.run(
+            train_command(tiny_npz, out, 400), capture_output=True, text=True, timeout=120
+        )
+        assert second.returncode == 2
+        last = second.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and f"process {first.pid}" in last
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert first.returncode == 143

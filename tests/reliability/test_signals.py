@@ -1,5 +1,7 @@
-"""Graceful stop with real signals sent to a real training process."""
+"""Graceful stop with real signals sent to a real training process; SIGTERM / SIGHUP to
+``mnist-gan train`` checkpoint the current step and exit 143 / 129."""
 
+import json
 import os
 import select
 import signal
@@ -12,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
+from tests.helpers import start, train_command, wait_for
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+
 
 TRAINER = textwrap.dedent(
     """
@@ -132,3 +137,33 @@ def test_stop_on_signal_sets_stop_training_once():
     stop._handle(signal.SIGTERM, None)
     callback.on_train_batch_end(4, {})
     assert callback.model.stop_training and callback.stopped_at_batch == 4
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_checkpoints_the_current_step_and_exits_conventionally(
+    tmp_path, tiny_npz, signum, status
+):
+    out = tmp_path / "run"
+    proc = start(train_command(tiny_npz, out, 400))
+    wait_for(lambda: list_checkpoints(out / "checkpoints"))  # training is under way
+    sent = time.time()
+    proc.send_signal(signum)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == status, stderr
+    assert time.time() - sent < 30  # well within the usual grace period
+    assert signal.Signals(signum).name in stderr and "rerun the same command" in stderr
+    newest = list_checkpoints(out / "checkpoints")[-1][1]
+    assert newest.name.startswith("ckpt-epoch-")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["global_step"] >= 3
+    # stdout is a pipe: one line per epoch, no progress-bar repaints.
+    assert "\r" not in stdout and stdout.count("epoch ") >= 1
+    # The same command resumes from where the signal stopped it.
+    again = subprocess.run(
+        [*train_command(tiny_npz, out, summary["epochs_done"] + 1)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"Resuming from {newest}" in again.stdout

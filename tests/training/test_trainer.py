@@ -1,5 +1,6 @@
 """GANTrainer: outputs, exact resume, atomic checkpoints, clear errors that keep earlier work;
-the time budget, Ctrl-C and timed snapshots (each resumes exactly), the EMA setting on resume."""
+the time budget, Ctrl-C and timed snapshots (each resumes exactly), the EMA setting on resume,
+a truncated newest checkpoint set aside on resume."""
 
 import json
 
@@ -12,6 +13,7 @@ from mnist_gan import MNISTGANError
 from mnist_gan.gan import checkpoint
 from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.training.trainer import GANTrainer, train_gan
+from tests.conftest import synthetic_digits
 
 FAST = {"batch_size": 40, "sample_frequency": 2, "jit_compile": False}  # XLA compiles slowly
 
@@ -216,3 +218,19 @@ def test_snapshots_every_n_minutes_continue_across_resume(tmp_path, tiny_images)
     assert resumed.train_seconds() > resumed.previous_train_seconds
     # 5 minutes already trained, snapshots every 2: the next one is at minute 6, not minute 2.
     assert SnapshotCallback(tmp_path, 2.0, previous_seconds=300).next_mark == 360
+
+
+def test_a_truncated_newest_checkpoint_is_set_aside_and_the_one_before_used(tmp_path, caplog):
+    images = synthetic_digits(80)
+    trainer = GANTrainer(output_dir=tmp_path, batch_size=40, epochs=2, seed=1, jit_compile=False)
+    trainer.load_data(images)
+    trainer.train(verbose=0)
+    (_, older), (_, newest) = list_checkpoints(tmp_path / "checkpoints")
+    newest.write_bytes(newest.read_bytes()[:1000])  # power loss mid-copy
+    resumed = GANTrainer(output_dir=tmp_path, batch_size=40, epochs=3, seed=1, jit_compile=False)
+    resumed.load_data(images)
+    resumed.train(verbose=0)
+    assert str(newest) in caplog.text and "unreadable" in caplog.text
+    assert newest.with_name(newest.name + ".unreadable").is_file()  # kept, not deleted
+    assert older.is_file() and resumed.completed_epochs == 3
+    assert int(resumed.gan.g_optimizer.iterations) == 2 * 2 + 2  # resumed after epoch 1
