@@ -116,7 +116,8 @@ class GANTrainer:
         self, x_train: np.ndarray | None = None, y_train: np.ndarray | None = None
     ) -> np.ndarray:
         """Load the uint8 training images and labels (``config.limit`` applied) or use
-        ``x_train``/``y_train``; a conditional preset needs the labels."""
+        ``x_train``/``y_train``; a conditional preset needs the labels, ``sfast`` never reads
+        them (it trains on :meth:`prepare_clusters`' ids)."""
         if x_train is None:
             (x_train, y_train), _ = load_mnist(self.config.data_path)
         self.train_images = as_image_batch(x_train, self.config.limit)[..., 0]

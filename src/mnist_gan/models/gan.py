@@ -302,7 +302,8 @@ class MNISTGAN(keras.Model):
 
     @property
     def conditional(self) -> bool:
-        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast)."""
+        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast). False for
+        sfast, whose cluster ids are drawn inside :attr:`sampling_generator`."""
         return self.config.num_classes > 0
 
     def _batch_labels(self, data: Any) -> tf.Tensor | None:
@@ -397,6 +398,7 @@ class MNISTGAN(keras.Model):
 
         A conditional model draws the digits ``labels`` asks for (one int for all, or one per
         sample); without labels, balanced digits (:func:`mnist_gan.sampling.resolve_labels`).
+        sfast is unconditional: it draws each cluster id from the noise, by the clusters' shares.
         ``return_labels=True`` returns ``(images, labels)``.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
