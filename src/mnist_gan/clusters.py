@@ -57,8 +57,12 @@ def fit_clusters(images: np.ndarray, k: int, seed: int, pca_dims: int = 50) -> C
     rng = np.random.default_rng([seed, 0x5FA57])
     sample = x if len(x) <= PCA_SAMPLE else x[np.sort(rng.choice(len(x), PCA_SAMPLE, False))]
     mean = sample.mean(axis=0)
-    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)
-    axes = vt[: max(1, min(pca_dims, len(vt)))]
+    centred = sample - mean
+    # The principal axes from the D x D scatter matrix: on 10,000 MNIST images an order of
+    # magnitude faster than an SVD of the images themselves (the axes' signs do not matter).
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    rank = int((values > values.max() * 1e-10).sum())
+    axes = vectors[:, ::-1][:, : max(1, min(pca_dims, rank))].T
     projected = (x - mean) @ axes.T
     centers, _ = kmeans2(projected, k, iter=20, minit="++", rng=rng, missing="warn")
     return Clustering(mean, axes, centers)
