@@ -170,6 +170,8 @@ def test_reclustering_with_other_settings_keeps_the_ids_names(tmp_path):
     raw = cluster_ids(IMAGES, K, seed=2, pca_dims=3)
     np.testing.assert_array_equal(ids, match_ids(old, raw, K))
     assert (ids == old).mean() >= (raw == old).mean()
+    (tmp_path / "clusters.npz").write_bytes(b"not a zip")  # damaged: rebuilt, not a traceback
+    np.testing.assert_array_equal(other.prepare_clusters(), raw)
 
 
 # ------------------------------------------------------------------ unconditional to the user

@@ -15,6 +15,7 @@ import os
 import secrets
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -477,12 +478,16 @@ class GANTrainer:
         digest = hashlib.sha256(np.ascontiguousarray(self.train_images).tobytes()).hexdigest()
         key = {"k": c.clusters, "pca_dims": c.cluster_pca_dims, "seed": self.seed}
         cache = self.output_dir / "clusters.npz"
-        old = None
+        old, made = None, {}
         if cache.exists():
-            with np.load(cache, allow_pickle=False) as saved:
-                made = json.loads(str(saved["made_from"]))
-                if made.get("digest") == digest:
-                    old = saved["ids"]
+            try:
+                with np.load(cache, allow_pickle=False) as saved:
+                    made = json.loads(str(saved["made_from"]))
+                    if made.get("digest") == digest:
+                        old = saved["ids"]
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+                # A damaged cache is rebuilt: the clustering is a function of images and seed.
+                log.warning("%s is unreadable (%s); clustering the images again", cache, err)
         if old is not None and made == {**key, "digest": digest}:
             ids = old
         else:
