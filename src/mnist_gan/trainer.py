@@ -8,12 +8,14 @@ decides what reaches the screen.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 import secrets
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mnist_gan import distribute
+from mnist_gan import clusters, distribute
 from mnist_gan.callbacks import (
     CheckpointCallback,
     LossCurveCallback,
@@ -99,6 +101,7 @@ class GANTrainer:
         self.model_path = self.output_dir / "model.keras"
         self.train_images: np.ndarray | None = None
         self.train_labels: np.ndarray | None = None
+        self.cluster_ids: np.ndarray | None = None  # sfast: made from the images alone
         self.gan: MNISTGAN | None = None
         self.history: dict[str, list[float]] = {}
         self.completed_epochs = 0
@@ -115,7 +118,8 @@ class GANTrainer:
         self, x_train: np.ndarray | None = None, y_train: np.ndarray | None = None
     ) -> np.ndarray:
         """Load the uint8 training images and labels (``config.limit`` applied) or use
-        ``x_train``/``y_train``; a conditional preset needs the labels."""
+        ``x_train``/``y_train``; a conditional preset needs the labels, ``sfast`` never reads
+        them (it trains on :meth:`prepare_clusters`' ids)."""
         if x_train is None:
             (x_train, y_train), _ = load_mnist(self.config.data_path)
         self.train_images = as_image_batch(x_train, self.config.limit)[..., 0]
@@ -320,6 +324,8 @@ class GANTrainer:
             self.load_data()
         if self.gan is None:
             self.build_model()
+        if self.config.clusters:
+            self.prepare_clusters()
         if checkpoint is None:
             if self.config.init_from:
                 from mnist_gan.pretrained import initialize_from
@@ -383,7 +389,7 @@ class GANTrainer:
                     last_epoch=phase.last,
                     seed=self.seed,
                     pixel_range=c.pixel_range,
-                    labels=self.train_labels if c.num_classes else None,
+                    labels=self._conditioning_ids(),
                 ).skip(phase.skip)
                 if c.strategy == "multi-worker":
                     dataset = distribute.shard_by_data(dataset)
@@ -476,6 +482,60 @@ class GANTrainer:
         if self.gan is None:
             raise MNISTGANError("no model yet: call train() or build_model() first")
         return self.gan.generate(num_samples, seed=seed, labels=labels)
+
+    def prepare_clusters(self) -> np.ndarray:
+        """sfast: the cluster id of each training image, from the images alone (never the
+        labels), and the model's sampling frequencies from them.
+
+        The ids are cached in ``output_dir/clusters.npz`` with what they were made from (the
+        images' digest, k, PCA dimensions, seed), so a resumed run trains on the very same ids.
+        A cache made from the same images with other settings is re-clustered and its ids
+        matched to the old ones (:func:`mnist_gan.clusters.match_ids`).
+        """
+        c = self.config
+        digest = hashlib.sha256(np.ascontiguousarray(self.train_images).tobytes()).hexdigest()
+        key = {"k": c.clusters, "pca_dims": c.cluster_pca_dims, "seed": self.seed}
+        cache = self.output_dir / "clusters.npz"
+        old, made = None, {}
+        if cache.exists():
+            try:
+                with np.load(cache, allow_pickle=False) as saved:
+                    made = json.loads(str(saved["made_from"]))
+                    if made.get("digest") == digest:
+                        old = saved["ids"]
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+                # A damaged cache is rebuilt: the clustering is a function of images and seed.
+                log.warning("%s is unreadable (%s); clustering the images again", cache, err)
+        if old is not None and made == {**key, "digest": digest}:
+            ids = old
+        else:
+            start = time.perf_counter()
+            ids = clusters.cluster_ids(self.train_images, c.clusters, self.seed, c.cluster_pca_dims)
+            if old is not None and made.get("k") == c.clusters:
+                ids = clusters.match_ids(old, ids, c.clusters)
+            log.info(
+                "Clustered %d images into %d groups in %.1fs",
+                len(ids),
+                c.clusters,
+                time.perf_counter() - start,
+            )
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_write(cache) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, ids=ids, made_from=json.dumps({**key, "digest": digest}))
+        self.cluster_ids = np.asarray(ids, np.int32)
+        if self.gan is not None:
+            self.gan.set_cluster_frequencies(
+                clusters.cluster_frequencies(self.cluster_ids, c.clusters)
+            )
+        return self.cluster_ids
+
+    def _conditioning_ids(self) -> np.ndarray | None:
+        """What the networks are conditioned on: labels (cgan, cfast), cluster ids (sfast)."""
+        if self.config.num_classes:
+            return self.train_labels
+        if self.config.clusters:
+            return self.cluster_ids if self.cluster_ids is not None else self.prepare_clusters()
+        return None
 
     # ------------------------------------------------------------------ checks and files
     def _steps_per_epoch(self) -> int:

@@ -20,6 +20,7 @@ from mnist_gan import distribute, ema, rng
 from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.data import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.models.selfcond import ClusterDraw, unconditional_view
 from mnist_gan.presets import build_networks, make_config
 from mnist_gan.sampling import Sampler, resolve_labels, to_mnist_size
 
@@ -111,6 +112,14 @@ class MNISTGAN(keras.Model):
         if self.config.ema_decay > 0:
             self.ema_generator = ema.make_ema_generator(generator)
             self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
+        # sfast: the cluster frequencies (restored by .keras loading and checkpoints) and the
+        # noise-only views of its generators; the views hold no weights of their own.
+        self.cluster_draw: ClusterDraw | None = None
+        if self.config.clusters > 0:
+            self.cluster_draw = ClusterDraw(
+                self.config.clusters, self.config.noise, name="cluster_draw"
+            )
+        self._views = _Views()
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.real_acc_tracker = keras.metrics.Mean(name="d_acc_real")
@@ -295,11 +304,20 @@ class MNISTGAN(keras.Model):
 
     @property
     def conditional(self) -> bool:
-        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast)."""
+        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast). False for
+        sfast, whose cluster ids are drawn inside :attr:`sampling_generator`."""
         return self.config.num_classes > 0
 
     def _batch_labels(self, data: Any) -> tf.Tensor | None:
-        """The batch's int32 labels for a conditional model; None for an unconditional one."""
+        """The batch's int32 labels for a conditional model, its cluster ids for sfast; None
+        for an unconditional one."""
+        if self.cluster_draw is not None:
+            if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
+                raise MNISTGANError(
+                    f"preset {self.config.preset!r} trains on (images, cluster_ids) batches "
+                    "(mnist_gan.clusters.cluster_ids); GANTrainer makes them from the images"
+                )
+            return tf.reshape(tf.cast(data[1], "int32"), (-1,))
         if not self.conditional:
             return None
         if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
@@ -329,8 +347,35 @@ class MNISTGAN(keras.Model):
 
     @property
     def sampling_generator(self) -> keras.Model:
-        """The generator used for sampling: the EMA copy when enabled, else the live one."""
-        return self.generator if self.ema_generator is None else self.ema_generator
+        """The generator used for sampling: the EMA copy when enabled, else the live one.
+
+        For sfast it is a noise-only view of that network that draws the cluster id from the
+        noise (:mod:`mnist_gan.models.selfcond`), so it is called exactly like ``fast``'s.
+        """
+        return self.noise_only(self.generator if self.ema_generator is None else self.ema_generator)
+
+    def noise_only(self, generator: keras.Model) -> keras.Model:
+        """``generator`` as users call it: itself, or for sfast its noise-only view (cached)."""
+        if self.cluster_draw is None:
+            return generator
+        view = self._views.models.get(id(generator))
+        if view is None:
+            view = self._views.models[id(generator)] = unconditional_view(
+                generator, self.cluster_draw
+            )
+        return view
+
+    def set_cluster_frequencies(self, frequencies: Any) -> None:
+        """sfast: the share of training images in each cluster, which sampling draws ids by."""
+        values = np.asarray(frequencies, np.float32).reshape(-1)
+        if self.cluster_draw is None or values.shape != (self.config.clusters,):
+            raise MNISTGANError(
+                f"cluster frequencies go to an sfast model, one per cluster; got {values.shape}"
+            )
+        if not (np.all(values >= 0) and values.sum() > 0):
+            raise MNISTGANError("cluster frequencies must be >= 0 and not all 0")
+        self.cluster_draw.frequencies.assign(values / values.sum())
+        self.sampler.clear()
 
     def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
         """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)`` (a
@@ -355,6 +400,7 @@ class MNISTGAN(keras.Model):
 
         A conditional model draws the digits ``labels`` asks for (one int for all, or one per
         sample); without labels, balanced digits (:func:`mnist_gan.sampling.resolve_labels`).
+        sfast is unconditional: it draws each cluster id from the noise, by the clusters' shares.
         ``return_labels=True`` returns ``(images, labels)``.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
@@ -363,7 +409,7 @@ class MNISTGAN(keras.Model):
             raise MNISTGANError("this model has no EMA generator (train with ema_decay > 0)")
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31))
-        generator = self.generator if use_ema is False else self.sampling_generator
+        generator = self.noise_only(self.generator) if use_ema is False else self.sampling_generator
         labels = resolve_labels(labels, num_samples, self.config.num_classes, seed)
         images = self.sampler.generate(generator, num_samples, seed, batch_size, labels)
         return (images, labels) if return_labels else images
@@ -426,6 +472,13 @@ class MNISTGAN(keras.Model):
         from mnist_gan.pretrained import save_preset
 
         return save_preset(self, directory, **metadata)
+
+
+class _Views:
+    """A plain holder, so Keras does not track the views as layers of the model."""
+
+    def __init__(self) -> None:
+        self.models: dict[int, keras.Model] = {}
 
 
 def build_gan(config: GANConfig, seed: int | None = None) -> MNISTGAN:
