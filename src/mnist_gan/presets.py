@@ -218,8 +218,10 @@ PRESETS: dict[str, Preset] = {
         " recipe are trained on the cluster ids, and sampling draws the id from the noise by"
         " the clusters' real frequencies (docs/presets.md)",
         lambda c: (
-            build_cfast_generator(c.latent_dim, output_activation(c), c.clusters, c.g_conditioning),
-            build_cfast_discriminator(c.clusters),
+            _models().conditional.build_cfast_generator(
+                c.latent_dim, output_activation(c), c.clusters, c.g_conditioning
+            ),
+            _models().conditional.build_cfast_discriminator(c.clusters),
         ),
         {**FAST_SETTINGS, "clusters": 30, "g_conditioning": "both"},
     ),
