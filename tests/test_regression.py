@@ -39,8 +39,7 @@ def checksums(model):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_short_run_gives_the_pinned_weights(case):
-    tf.config.experimental.enable_op_determinism()
+def test_a_short_run_gives_the_pinned_weights(case, deterministic_ops):
     keras.utils.set_random_seed(0)
     gan = MNISTGAN(preset=case.split("-alt")[0], seed=0, **CASES[case])
     gan.compile(jit_compile=False)
