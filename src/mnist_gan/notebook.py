@@ -17,16 +17,7 @@ import keras
 import numpy as np
 
 from mnist_gan.images import make_grid, to_uint8
-
-
-def in_kernel() -> bool:
-    """Whether this code runs inside a Jupyter kernel (where displays can update in place)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+from mnist_gan.progress import in_jupyter_kernel as in_kernel  # displays update in place there
 
 
 def grid_png(pixels: np.ndarray, scale: int = 3, ncols: int | None = None) -> bytes:
