@@ -5,7 +5,6 @@ import json
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mnist_gan import MNISTGAN, MNISTGANError
 from mnist_gan.checkpoint import list_checkpoints
@@ -119,9 +118,10 @@ def assert_same_state(a, b):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=x.path)
 
 
-def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, caplog):
+def test_time_budget_stops_mid_epoch_and_resumes_exactly(
+    tmp_path, tiny_images, caplog, deterministic_ops
+):
     caplog.set_level("INFO", logger="mnist_gan")
-    tf.config.experimental.enable_op_determinism()
     straight = run(tmp_path / "a", tiny_images, epochs=2, ema_decay=0.9)
     stopped = run(tmp_path / "b", tiny_images, epochs=2, ema_decay=0.9, minutes=1e-6)
     assert "minute budget after 0 epoch(s) + 1 steps" in caplog.text
@@ -137,8 +137,7 @@ def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, 
     assert straight.history["g_loss"][1] == resumed.history["g_loss"][1]
 
 
-def test_interrupt_saves_the_current_step(tmp_path, tiny_images):
-    tf.config.experimental.enable_op_determinism()
+def test_interrupt_saves_the_current_step(tmp_path, tiny_images, deterministic_ops):
 
     class CtrlC(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

@@ -10,19 +10,14 @@ import tensorflow as tf
 
 from mnist_gan import MNISTGAN
 from mnist_gan.data import make_epoch_dataset, scale_images
-from tests.conftest import synthetic_digits
+from tests.conftest import op_determinism, synthetic_digits
 
 
 @pytest.fixture
 def xla_allowed():
-    """Keras turns XLA off while op determinism is on (other tests turn it on for the process)."""
-    from tensorflow.python.framework import config
-
-    was_on = config.is_op_determinism_enabled()
-    config.disable_op_determinism()
-    yield
-    if was_on:
-        config.enable_op_determinism()
+    """Op determinism off for the test (Keras turns XLA off while it is on), then restored."""
+    with op_determinism(False):
+        yield
 
 
 @pytest.mark.parametrize("preset", ["dcgan", "mlp", "fast", "cfast"])

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mnist_gan import MNISTGANError, checkpoint
 from mnist_gan.checkpoint import list_checkpoints
@@ -44,8 +43,7 @@ def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images
     assert samples.shape == (7, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
 
 
-def test_resume_gives_the_same_weights_as_one_run(tmp_path, tiny_images):
-    tf.config.experimental.enable_op_determinism()
+def test_resume_gives_the_same_weights_as_one_run(tmp_path, tiny_images, deterministic_ops):
     straight = make_trainer(tmp_path / "a", tiny_images, epochs=2)
     straight.train(verbose=0)
     first = make_trainer(tmp_path / "b", tiny_images, epochs=1)

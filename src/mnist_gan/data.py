@@ -35,6 +35,7 @@ import numpy as np
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.files import atomic_write
+from mnist_gan.images import MNIST_SIDE
 
 log = logging.getLogger("mnist_gan")
 
@@ -284,7 +285,6 @@ def _write_cache(data: MnistArrays) -> None:
 
 
 # ---------------------------------------------------------------------------- tf.data pipelines
-MNIST_SIDE = 28
 
 
 def scale_pixels(pixels, pixel_range: tuple[float, float] = (-1.0, 1.0)):

@@ -11,6 +11,8 @@ import numpy as np
 
 from mnist_gan.files import atomic_write
 
+MNIST_SIDE = 28  # MNIST's image side in pixels: the size of every image handed to a user
+
 
 def to_uint8(images: np.ndarray, pixel_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
     """Images in ``pixel_range`` to uint8 ``(N, 28, 28)`` (channel axis dropped, clipped)."""

@@ -17,16 +17,8 @@ import keras
 import numpy as np
 
 from mnist_gan.images import make_grid, to_uint8
-
-
-def in_kernel() -> bool:
-    """Whether this code runs inside a Jupyter kernel (where displays can update in place)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+from mnist_gan.progress import in_jupyter_kernel as in_kernel  # displays update in place there
+from mnist_gan.steps import global_step
 
 
 def grid_png(pixels: np.ndarray, scale: int = 3, ncols: int | None = None) -> bytes:
@@ -73,7 +65,7 @@ class LiveGridCallback(keras.callbacks.Callback):
             kwargs["labels"] = np.arange(self.num) % classes
         pixels = to_uint8(gan.generate(self.num, seed=self.seed, **kwargs), gan.config.pixel_range)
         image = Image(data=grid_png(pixels))
-        step = int(gan.g_optimizer.iterations.numpy())
+        step = global_step(gan)
         losses = ", ".join(
             f"{name} {float(value):.3f}"
             for name, value in (logs or {}).items()
@@ -96,7 +88,7 @@ class LiveGridCallback(keras.callbacks.Callback):
             self._render(logs)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        step = int(self.model.g_optimizer.iterations.numpy())
+        step = global_step(self.model)
         if self.every and step % self.every == 0 and in_kernel():
             self._render(logs)
 

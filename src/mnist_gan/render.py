@@ -17,9 +17,7 @@ import keras
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.images import to_uint8
-
-MNIST_SIDE = 28
+from mnist_gan.images import MNIST_SIDE, to_uint8
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ import tensorflow as tf
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.fastpath import compile_numpy_generator
-
-MNIST_SIDE = 28
+from mnist_gan.images import MNIST_SIDE
 
 
 def numpy_noise(n: int, latent_dim: int, noise: str, seed: int, index: int = 0) -> np.ndarray:

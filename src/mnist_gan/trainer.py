@@ -42,6 +42,7 @@ from mnist_gan.presets import make_config
 from mnist_gan.progress import fit_verbose, progress_callbacks, resolve_progress
 from mnist_gan.runlock import RunLock
 from mnist_gan.signals import GracefulStop, StopOnSignal
+from mnist_gan.steps import global_step
 
 log = logging.getLogger("mnist_gan")
 
@@ -542,7 +543,7 @@ class GANTrainer:
         return steps_per_epoch(len(self.train_images), self.config.batch_size)
 
     def _global_step(self) -> int:
-        return int(self.gan.g_optimizer.iterations.numpy())
+        return global_step(self.gan)
 
     def _checkpoint_meta(self) -> dict[str, Any]:
         return {

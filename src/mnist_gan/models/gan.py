@@ -3,7 +3,8 @@
 The adversarial update lives in :meth:`MNISTGAN.train_step` and reads in one screen:
 a discriminator step on real (label 1) and generated (label 0) images, then a generator
 step that labels fresh fakes as real and changes only the generator's weights. Sampling lives
-in :mod:`mnist_gan.sampling`, the generator average in :mod:`mnist_gan.ema`.
+in :mod:`mnist_gan.sampling`, the generator average in :mod:`mnist_gan.ema`, the losses in
+:mod:`mnist_gan.losses`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan import distribute, ema, rng
+from mnist_gan import distribute, ema, losses, rng
 from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.data import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
@@ -189,7 +190,7 @@ class MNISTGAN(keras.Model):
             # gradients are taken at the same weights, before either optimizer steps.
             with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
                 real_logits, fake_logits, d_loss = self._discriminator_pass(real, labels, z)
-                g_loss = self._generator_loss(fake_logits)
+                g_loss = losses.generator_loss(fake_logits, self.config.loss, self.loss_fn)
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
             g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
             self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
@@ -203,7 +204,7 @@ class MNISTGAN(keras.Model):
             z = self.sample_noise(batch_size)
             with tf.GradientTape() as tape:
                 g_logits = self._discriminate(self._generate(z, labels), labels)
-                g_loss = self._generator_loss(g_logits)
+                g_loss = losses.generator_loss(g_logits, self.config.loss, self.loss_fn)
             self._apply(self.g_optimizer, tape, g_loss, self.generator)
         if self.ema_generator is not None:
             self.update_ema()
@@ -246,11 +247,11 @@ class MNISTGAN(keras.Model):
         else:
             real_logits, penalty = self._real_logits(real, labels)
             fake_logits = self._discriminate(fake, labels)
-        return (
-            real_logits,
-            fake_logits,
-            self._discriminator_loss(real_logits, fake_logits) + penalty,
+        c = self.config
+        d_loss = losses.discriminator_loss(
+            real_logits, fake_logits, c.loss, c.d_loss_reduction, self.loss_fn
         )
+        return real_logits, fake_logits, d_loss + penalty
 
     @staticmethod
     def _apply(optimizer: Any, tape: tf.GradientTape, loss: Any, network: keras.Model) -> None:
@@ -273,25 +274,7 @@ class MNISTGAN(keras.Model):
             total = tf.reduce_sum(logits if n_real is None else logits[:n_real])
         grads = tape.gradient(total, images)
         grads = grads if n_real is None else grads[:n_real]
-        squared_norms = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
-        return logits, distribute.scale_term(0.5 * gamma * tf.reduce_mean(squared_norms))
-
-    def _discriminator_loss(self, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
-        if self.config.loss == "hinge":
-            loss = distribute.scale_term(
-                tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
-                + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-            )
-        else:
-            loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
-                tf.zeros_like(fake_logits), fake_logits
-            )
-        return loss / 2.0 if self.config.d_loss_reduction == "mean" else loss
-
-    def _generator_loss(self, fake_logits: tf.Tensor) -> tf.Tensor:
-        if self.config.loss == "hinge":
-            return distribute.scale_term(-tf.reduce_mean(fake_logits))
-        return self.loss_fn(tf.ones_like(fake_logits), fake_logits)
+        return logits, losses.r1_penalty(grads, gamma)
 
     # ------------------------------------------------------------------ data, noise, sampling
     def prepare_real_images(self, data: Any) -> tf.Tensor:
