@@ -7,6 +7,7 @@ decides what reaches the screen.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -293,8 +294,10 @@ class GANTrainer:
             (self.gan.g_optimizer, self.config.g_learning_rate),
             (self.gan.d_optimizer, self.config.d_learning_rate),
         ):
-            if isinstance(optimizer._learning_rate, keras.Variable):  # not a schedule
-                optimizer.learning_rate = rate  # the checkpoint restored the old value
+            # The checkpoint restored the old rate; a decay schedule (Keras refuses to set it:
+            # TypeError) already took the lowered rates from the config.
+            with contextlib.suppress(TypeError):
+                optimizer.learning_rate = rate
         record = {
             **diverged,
             "value": str(diverged.get("value")),
