@@ -1,6 +1,8 @@
-"""Shared fixtures: tiny synthetic MNIST-shaped data, quiet TensorFlow."""
+"""Shared fixtures: tiny synthetic MNIST-shaped data, quiet TensorFlow, op determinism."""
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -15,6 +17,37 @@ def synthetic_digits(n: int, seed: int = 0) -> np.ndarray:
     cy, cx = rng.integers(8, 20, (2, n, 1, 1))
     blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 18.0)
     return (255 * blob).astype(np.uint8)
+
+
+@contextlib.contextmanager
+def op_determinism(on: bool) -> Iterator[None]:
+    """TensorFlow's op determinism switched ``on`` (or off) inside the block and put back as it
+    was after, so a test's setting cannot leak into the tests that run after it.
+
+    TensorFlow publishes only ``enable_op_determinism``; reading and clearing the switch needs
+    its framework config module (the same switch, no other public handle).
+    """
+    from tensorflow.python.framework import config
+
+    was_on = config.is_op_determinism_enabled()
+    if on:
+        config.enable_op_determinism()
+    else:
+        config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        if was_on:
+            config.enable_op_determinism()
+        else:
+            config.disable_op_determinism()
+
+
+@pytest.fixture
+def deterministic_ops() -> Iterator[None]:
+    """Op determinism on for the test (bit-equal reruns), restored to its previous state after."""
+    with op_determinism(True):
+        yield
 
 
 @pytest.fixture

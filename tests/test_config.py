@@ -88,7 +88,7 @@ def test_the_model_keeps_model_settings_only():
 def test_network_settings_are_the_ones_a_resume_must_match():
     assert NETWORK_SETTINGS == (
         "preset", "latent_dim", "noise", "pixel_range", "image_size", "num_classes",
-        "g_conditioning", "ema_decay",
+        "g_conditioning", "clusters", "ema_decay",
     )  # fmt: skip
 
 

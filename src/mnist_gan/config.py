@@ -114,6 +114,20 @@ class GANConfig:
         NETWORK,
         choices=("concat", "cbn", "both"),
     )
+    clusters: int = setting(
+        0,
+        "sfast: k-means clusters of the training images the networks are conditioned on in "
+        "place of labels (0: not sfast)",
+        NETWORK,
+        rule=NON_NEGATIVE,
+    )
+    cluster_pca_dims: int = setting(
+        50,
+        "sfast: PCA dimensions the images are clustered in",
+        RUN,
+        rule=POSITIVE,
+        flag="--cluster-pca-dims",
+    )
     ema_decay: float = setting(
         0.0,
         "sample from an EMA of the generator's weights with this decay, e.g. 0.999 (0: off)",

@@ -10,7 +10,7 @@ from mnist_gan import MNISTGAN, MNISTGANError, make_optimizer
 from mnist_gan.cli import build_parser
 from mnist_gan.data.pipeline import scale_images
 from mnist_gan.gan.checkpoint import load_checkpoint, save_checkpoint
-from tests.conftest import synthetic_digits
+from tests.conftest import op_determinism, synthetic_digits
 
 
 def test_call_and_predict_return_images():
@@ -284,14 +284,9 @@ def test_loss_and_r1_settings_round_trip_and_are_validated():
 
 @pytest.fixture
 def xla_allowed():
-    """Keras turns XLA off while op determinism is on (other tests turn it on for the process)."""
-    from tensorflow.python.framework import config
-
-    was_on = config.is_op_determinism_enabled()
-    config.disable_op_determinism()
-    yield
-    if was_on:
-        config.enable_op_determinism()
+    """Op determinism off for the test (Keras turns XLA off while it is on), then restored."""
+    with op_determinism(False):
+        yield
 
 
 @pytest.mark.parametrize("preset", ["dcgan", "mlp", "fast", "cfast"])

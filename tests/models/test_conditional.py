@@ -4,7 +4,6 @@ evaluator's label accuracy and intra-FD agree with hand computations."""
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from mnist_gan import MNISTGAN, MNISTGANError
@@ -29,8 +28,7 @@ def trainer(out, preset, epochs):
 
 
 @pytest.mark.parametrize("preset", ["cgan", "cfast"])
-def test_trains_resumes_exactly_and_round_trips_with_labels(preset, tmp_path):
-    tf.config.experimental.enable_op_determinism()
+def test_trains_resumes_exactly_and_round_trips_with_labels(preset, tmp_path, deterministic_ops):
     straight = trainer(tmp_path / "a", preset, 2)
     trainer(tmp_path / "b", preset, 1)
     resumed = trainer(tmp_path / "b", preset, 2)

@@ -322,7 +322,9 @@ def test_layer_tables_are_pinned(case):
 
 
 def test_every_preset_has_a_row_and_a_builder():
-    assert list(PRESETS) == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast"]
+    assert list(PRESETS) == [
+        "dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast", "sfast",
+    ]  # fmt: skip
     for row in PRESETS.values():
         assert row.description and row.origin and callable(row.build)
 
@@ -368,6 +370,12 @@ DEFAULTS = {
         num_classes=10, g_conditioning="both", batch_size=64, g_learning_rate=2e-3,
         d_learning_rate=2e-3, beta_1=0.0, beta_2=0.99, r1_gamma=0.5, update="simultaneous",
         ema_decay=0.999,
+    ),
+    # cfast's settings on k-means clusters of the images, never the labels (num_classes 0).
+    "sfast": dict(
+        num_classes=0, clusters=30, cluster_pca_dims=50, g_conditioning="both", batch_size=64,
+        g_learning_rate=2e-3, d_learning_rate=2e-3, beta_1=0.0, beta_2=0.99, r1_gamma=0.5,
+        update="simultaneous", ema_decay=0.999, ema_start=0,
     ),
 }  # fmt: skip
 
@@ -501,7 +509,9 @@ def test_cli_presets_lists_every_design(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
     rows = [line.split()[0] for line in out.splitlines()[2:] if line.strip()]
-    assert rows == ["dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast"]
+    assert rows == [
+        "dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast", "sfast",
+    ]  # fmt: skip
     assert "1,486,352" in out and "3,576,576" in out  # parameter counts are listed
 
 

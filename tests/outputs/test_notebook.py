@@ -6,7 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
-from mnist_gan.outputs.notebook import LiveGridCallback, digit_picker, in_kernel, show_digit_picker
+from mnist_gan.outputs.notebook import (
+    LiveGridCallback,
+    digit_picker,
+    in_jupyter_kernel,
+    show_digit_picker,
+)
 
 
 class FakeConditionalGAN:
@@ -49,7 +54,7 @@ def test_picker_only_for_conditional_models():
 
 
 def test_live_grid_does_nothing_outside_a_kernel():
-    assert not in_kernel()
+    assert not in_jupyter_kernel()
     callback = LiveGridCallback(every=1)
     callback.set_model(SimpleNamespace(g_optimizer=SimpleNamespace(iterations=np.int64(3))))
     callback.on_train_begin()

@@ -7,7 +7,6 @@ import json
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mnist_gan import MNISTGANError
 from mnist_gan.gan import checkpoint
@@ -49,8 +48,7 @@ def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images
     assert samples.shape == (7, 28, 28, 1) and samples.min() >= -1 and samples.max() <= 1
 
 
-def test_resume_gives_the_same_weights_as_one_run(tmp_path, tiny_images):
-    tf.config.experimental.enable_op_determinism()
+def test_resume_gives_the_same_weights_as_one_run(tmp_path, tiny_images, deterministic_ops):
     straight = make_trainer(tmp_path / "a", tiny_images, epochs=2)
     straight.train(verbose=0)
     first = make_trainer(tmp_path / "b", tiny_images, epochs=1)
@@ -158,9 +156,10 @@ def assert_same_state(a, b):
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=x.path)
 
 
-def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, caplog):
+def test_time_budget_stops_mid_epoch_and_resumes_exactly(
+    tmp_path, tiny_images, caplog, deterministic_ops
+):
     caplog.set_level("INFO", logger="mnist_gan")
-    tf.config.experimental.enable_op_determinism()
     straight = run(tmp_path / "a", tiny_images, epochs=2, ema_decay=0.9)
     stopped = run(tmp_path / "b", tiny_images, epochs=2, ema_decay=0.9, minutes=1e-6)
     assert "minute budget after 0 epoch(s) + 1 steps" in caplog.text
@@ -176,8 +175,7 @@ def test_time_budget_stops_mid_epoch_and_resumes_exactly(tmp_path, tiny_images, 
     assert straight.history["g_loss"][1] == resumed.history["g_loss"][1]
 
 
-def test_interrupt_saves_the_current_step(tmp_path, tiny_images):
-    tf.config.experimental.enable_op_determinism()
+def test_interrupt_saves_the_current_step(tmp_path, tiny_images, deterministic_ops):
 
     class CtrlC(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

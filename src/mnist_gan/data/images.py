@@ -11,8 +11,7 @@ import numpy as np
 
 from mnist_gan.files import atomic_write
 
-# The side of an MNIST image; generators that draw larger images are area-resized to it.
-MNIST_SIDE = 28
+MNIST_SIDE = 28  # MNIST's image side in pixels: the size of every image handed to a user
 
 
 def to_uint8(images: np.ndarray, pixel_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:

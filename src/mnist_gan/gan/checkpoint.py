@@ -51,6 +51,8 @@ def checkpoint_variables(gan: MNISTGAN) -> dict[str, dict[str, Any]]:
         "d_optimizer": [(_owner_relative(v.path), v) for v in gan.d_optimizer.variables],
         "noise": [(_owner_relative(gan.seed_generator.state.path), gan.seed_generator.state)],
     }
+    if gan.cluster_draw is not None:  # sfast's sampling frequencies
+        groups["clusters"] = [("frequencies", gan.cluster_draw.frequencies)]
     if gan.ema_generator is not None:
         groups["ema"] = [*named_variables(gan.ema_generator), ("ema_updates", gan.ema_updates)]
     named: dict[str, dict[str, Any]] = {}

@@ -173,8 +173,10 @@ def synchronize_batch_norm(model: keras.Model, synchronized: bool = True) -> int
     or per-replica ones; returns how many layers it set. Without a strategy both are the same.
     """
     count = 0
-    for layer in model._flatten_layers(include_self=False):  # noqa: SLF001 - nested models
-        if isinstance(layer, keras.layers.BatchNormalization):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):  # a nested model: its own layers
+            count += synchronize_batch_norm(layer, synchronized)
+        elif isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = synchronized
             count += 1
     return count

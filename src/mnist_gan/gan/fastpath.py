@@ -412,10 +412,11 @@ def compile_numpy_generator(model: Any) -> NumpyForward | None:
     """
     layers = list(model.layers)
     for previous, layer in zip(layers, layers[1:]):
-        inbound = layer._inbound_nodes
-        if len(inbound) != 1 or len(inbound[0].input_tensors) != 1:
+        try:  # Keras refuses .input for a layer called more than once
+            feeds_on_previous = layer.input is previous.output
+        except (AttributeError, ValueError):
             return None
-        if inbound[0].input_tensors[0] is not previous.output:
+        if not feeds_on_previous:  # a branch, a merge or several inputs: not a chain
             return None
     input_shape = tuple(model.inputs[0].shape[1:])
     if len(model.inputs) != 1 or None in input_shape:

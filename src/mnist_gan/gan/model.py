@@ -3,7 +3,8 @@
 The adversarial update lives in :meth:`MNISTGAN.train_step` and reads in one screen:
 a discriminator step on real (label 1) and generated (label 0) images, then a generator
 step that labels fresh fakes as real and changes only the generator's weights. Sampling lives
-in :mod:`mnist_gan.gan.sampling`, the generator average in :mod:`mnist_gan.gan.ema`.
+in :mod:`mnist_gan.gan.sampling`, the generator average in :mod:`mnist_gan.gan.ema`, the losses in
+:mod:`mnist_gan.gan.losses`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import tensorflow as tf
 from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.data.pipeline import as_image_batch_tf
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.gan import distribute, ema
+from mnist_gan.gan import distribute, ema, losses
 from mnist_gan.gan.sampling import Sampler, resolve_labels, to_mnist_size
 from mnist_gan.models import rng
 from mnist_gan.models.presets import build_networks, make_config
+from mnist_gan.models.selfcond import ClusterDraw, unconditional_view
 
 
 def make_optimizer(
@@ -112,6 +114,14 @@ class MNISTGAN(keras.Model):
         if self.config.ema_decay > 0:
             self.ema_generator = ema.make_ema_generator(generator)
             self.ema_updates = keras.Variable(0, dtype="int64", trainable=False, name="ema_updates")
+        # sfast: the cluster frequencies (restored by .keras loading and checkpoints) and the
+        # noise-only views of its generators; the views hold no weights of their own.
+        self.cluster_draw: ClusterDraw | None = None
+        if self.config.clusters > 0:
+            self.cluster_draw = ClusterDraw(
+                self.config.clusters, self.config.noise, name="cluster_draw"
+            )
+        self._views = _Views()
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.real_acc_tracker = keras.metrics.Mean(name="d_acc_real")
@@ -181,7 +191,7 @@ class MNISTGAN(keras.Model):
             # gradients are taken at the same weights, before either optimizer steps.
             with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
                 real_logits, fake_logits, d_loss = self._discriminator_pass(real, labels, z)
-                g_loss = self._generator_loss(fake_logits)
+                g_loss = losses.generator_loss(fake_logits, self.config.loss, self.loss_fn)
             d_grads = d_tape.gradient(d_loss, self.discriminator.trainable_weights)
             g_grads = g_tape.gradient(g_loss, self.generator.trainable_weights)
             self.d_optimizer.apply_gradients(zip(d_grads, self.discriminator.trainable_weights))
@@ -195,7 +205,7 @@ class MNISTGAN(keras.Model):
             z = self.sample_noise(batch_size)
             with tf.GradientTape() as tape:
                 g_logits = self._discriminate(self._generate(z, labels), labels)
-                g_loss = self._generator_loss(g_logits)
+                g_loss = losses.generator_loss(g_logits, self.config.loss, self.loss_fn)
             self._apply(self.g_optimizer, tape, g_loss, self.generator)
         if self.ema_generator is not None:
             self.update_ema()
@@ -238,11 +248,11 @@ class MNISTGAN(keras.Model):
         else:
             real_logits, penalty = self._real_logits(real, labels)
             fake_logits = self._discriminate(fake, labels)
-        return (
-            real_logits,
-            fake_logits,
-            self._discriminator_loss(real_logits, fake_logits) + penalty,
+        c = self.config
+        d_loss = losses.discriminator_loss(
+            real_logits, fake_logits, c.loss, c.d_loss_reduction, self.loss_fn
         )
+        return real_logits, fake_logits, d_loss + penalty
 
     @staticmethod
     def _apply(optimizer: Any, tape: tf.GradientTape, loss: Any, network: keras.Model) -> None:
@@ -265,25 +275,7 @@ class MNISTGAN(keras.Model):
             total = tf.reduce_sum(logits if n_real is None else logits[:n_real])
         grads = tape.gradient(total, images)
         grads = grads if n_real is None else grads[:n_real]
-        squared_norms = tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
-        return logits, distribute.scale_term(0.5 * gamma * tf.reduce_mean(squared_norms))
-
-    def _discriminator_loss(self, real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
-        if self.config.loss == "hinge":
-            loss = distribute.scale_term(
-                tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
-                + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-            )
-        else:
-            loss = self.loss_fn(tf.ones_like(real_logits), real_logits) + self.loss_fn(
-                tf.zeros_like(fake_logits), fake_logits
-            )
-        return loss / 2.0 if self.config.d_loss_reduction == "mean" else loss
-
-    def _generator_loss(self, fake_logits: tf.Tensor) -> tf.Tensor:
-        if self.config.loss == "hinge":
-            return distribute.scale_term(-tf.reduce_mean(fake_logits))
-        return self.loss_fn(tf.ones_like(fake_logits), fake_logits)
+        return logits, losses.r1_penalty(grads, gamma)
 
     # ------------------------------------------------------------------ data, noise, sampling
     def prepare_real_images(self, data: Any) -> tf.Tensor:
@@ -296,11 +288,20 @@ class MNISTGAN(keras.Model):
 
     @property
     def conditional(self) -> bool:
-        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast)."""
+        """Whether both networks take the digit (``num_classes > 0``: cgan, cfast). False for
+        sfast, whose cluster ids are drawn inside :attr:`sampling_generator`."""
         return self.config.num_classes > 0
 
     def _batch_labels(self, data: Any) -> tf.Tensor | None:
-        """The batch's int32 labels for a conditional model; None for an unconditional one."""
+        """The batch's int32 labels for a conditional model, its cluster ids for sfast; None
+        for an unconditional one."""
+        if self.cluster_draw is not None:
+            if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
+                raise MNISTGANError(
+                    f"preset {self.config.preset!r} trains on (images, cluster_ids) batches "
+                    "(mnist_gan.data.clusters.cluster_ids); GANTrainer makes them from the images"
+                )
+            return tf.reshape(tf.cast(data[1], "int32"), (-1,))
         if not self.conditional:
             return None
         if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
@@ -330,8 +331,35 @@ class MNISTGAN(keras.Model):
 
     @property
     def sampling_generator(self) -> keras.Model:
-        """The generator used for sampling: the EMA copy when enabled, else the live one."""
-        return self.generator if self.ema_generator is None else self.ema_generator
+        """The generator used for sampling: the EMA copy when enabled, else the live one.
+
+        For sfast it is a noise-only view of that network that draws the cluster id from the
+        noise (:mod:`mnist_gan.models.selfcond`), so it is called exactly like ``fast``'s.
+        """
+        return self.noise_only(self.generator if self.ema_generator is None else self.ema_generator)
+
+    def noise_only(self, generator: keras.Model) -> keras.Model:
+        """``generator`` as users call it: itself, or for sfast its noise-only view (cached)."""
+        if self.cluster_draw is None:
+            return generator
+        view = self._views.models.get(id(generator))
+        if view is None:
+            view = self._views.models[id(generator)] = unconditional_view(
+                generator, self.cluster_draw
+            )
+        return view
+
+    def set_cluster_frequencies(self, frequencies: Any) -> None:
+        """sfast: the share of training images in each cluster, which sampling draws ids by."""
+        values = np.asarray(frequencies, np.float32).reshape(-1)
+        if self.cluster_draw is None or values.shape != (self.config.clusters,):
+            raise MNISTGANError(
+                f"cluster frequencies go to an sfast model, one per cluster; got {values.shape}"
+            )
+        if not (np.all(values >= 0) and values.sum() > 0):
+            raise MNISTGANError("cluster frequencies must be >= 0 and not all 0")
+        self.cluster_draw.frequencies.assign(values / values.sum())
+        self.sampler.clear()
 
     def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
         """Generate images from noise ``inputs`` of shape ``(batch, latent_dim)`` (a
@@ -356,6 +384,7 @@ class MNISTGAN(keras.Model):
 
         A conditional model draws the digits ``labels`` asks for (one int for all, or one per
         sample); without labels, balanced digits (:func:`mnist_gan.gan.sampling.resolve_labels`).
+        sfast is unconditional: it draws each cluster id from the noise, by the clusters' shares.
         ``return_labels=True`` returns ``(images, labels)``.
         """
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
@@ -364,7 +393,7 @@ class MNISTGAN(keras.Model):
             raise MNISTGANError("this model has no EMA generator (train with ema_decay > 0)")
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31))
-        generator = self.generator if use_ema is False else self.sampling_generator
+        generator = self.noise_only(self.generator) if use_ema is False else self.sampling_generator
         labels = resolve_labels(labels, num_samples, self.config.num_classes, seed)
         images = self.sampler.generate(generator, num_samples, seed, batch_size, labels)
         return (images, labels) if return_labels else images
@@ -427,6 +456,13 @@ class MNISTGAN(keras.Model):
         from mnist_gan.gan.pretrained import save_preset
 
         return save_preset(self, directory, **metadata)
+
+
+class _Views:
+    """A plain holder, so Keras does not track the views as layers of the model."""
+
+    def __init__(self) -> None:
+        self.models: dict[int, keras.Model] = {}
 
 
 def build_gan(config: GANConfig, seed: int | None = None) -> MNISTGAN:

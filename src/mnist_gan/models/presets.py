@@ -49,7 +49,8 @@ class Preset:
     image_sizes: tuple[int, ...] = (28,)  # sides the design can be built at
 
 
-# fast's settings, which cfast shares (only the label and how the generator sees it differ).
+# fast's settings, which cfast and sfast share (only the label and how the generator sees it
+# differ).
 FAST_SETTINGS: dict[str, Any] = {
     "batch_size": 64,
     "epochs": 30,
@@ -210,6 +211,20 @@ PRESETS: dict[str, Preset] = {
             "g_conditioning": "both",  # measured best of concat/cbn/both (docs/conditional.md)
         },
     ),
+    "sfast": Preset(
+        "cfast on k-means clusters instead of labels: unconditional, never reads the labels",
+        "the self-conditioned GAN (Liu et al., CVPR 2020) in its cheap form: PCA of the pixels"
+        " and k-means group the training images once before training; cfast's networks and"
+        " recipe are trained on the cluster ids, and sampling draws the id from the noise by"
+        " the clusters' real frequencies (docs/presets.md)",
+        lambda c: (
+            _family("conditional").build_cfast_generator(
+                c.latent_dim, output_activation(c), c.clusters, c.g_conditioning
+            ),
+            _family("conditional").build_cfast_discriminator(c.clusters),
+        ),
+        {**FAST_SETTINGS, "clusters": 30, "g_conditioning": "both"},
+    ),
 }
 
 
@@ -236,6 +251,12 @@ def make_config(preset: str = "dcgan", **overrides: Any) -> GANConfig:
         raise MNISTGANError(
             f"preset {preset!r} is {'' if conditional else 'un'}conditional: num_classes "
             f"must be {'> 0' if conditional else '0'}, got {config.num_classes}"
+        )
+    clustered = PRESETS[preset].settings.get("clusters", 0) > 0
+    if (config.clusters > 0) != clustered:
+        raise MNISTGANError(
+            f"clusters is a setting of sfast: preset {preset!r} needs clusters "
+            f"{'> 0' if clustered else '0'}, got {config.clusters}"
         )
     sizes = PRESETS[preset].image_sizes
     if config.image_size not in sizes:

@@ -10,6 +10,7 @@ conditional (``gan.config.num_classes > 0``).
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +18,14 @@ import keras
 import numpy as np
 
 from mnist_gan.data.images import make_grid, to_uint8
+from mnist_gan.gan.steps import global_step
 
 
-def in_kernel() -> bool:
-    """Whether this code runs inside a Jupyter kernel (where displays can update in place)."""
+def in_jupyter_kernel() -> bool:
+    """Whether this process is a Jupyter (IPython) kernel: there displays update in place and
+    Keras's progress bar renders well (the one check, also used by ``training.progress``)."""
+    if "ipykernel" not in sys.modules:
+        return False
     try:
         from IPython import get_ipython
     except ImportError:
@@ -73,7 +78,7 @@ class LiveGridCallback(keras.callbacks.Callback):
             kwargs["labels"] = np.arange(self.num) % classes
         pixels = to_uint8(gan.generate(self.num, seed=self.seed, **kwargs), gan.config.pixel_range)
         image = Image(data=grid_png(pixels))
-        step = int(gan.g_optimizer.iterations.numpy())
+        step = global_step(gan)
         losses = ", ".join(
             f"{name} {float(value):.3f}"
             for name, value in (logs or {}).items()
@@ -92,16 +97,16 @@ class LiveGridCallback(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if in_kernel():
+        if in_jupyter_kernel():
             self._render(logs)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        step = int(self.model.g_optimizer.iterations.numpy())
-        if self.every and step % self.every == 0 and in_kernel():
+        step = global_step(self.model)
+        if self.every and step % self.every == 0 and in_jupyter_kernel():
             self._render(logs)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        if in_kernel():
+        if in_jupyter_kernel():
             self._render(logs)
 
 

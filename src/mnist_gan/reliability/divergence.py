@@ -22,6 +22,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from mnist_gan.gan.steps import global_step
+
 log = logging.getLogger("mnist_gan")
 
 DEFAULT_KEYS = ("d_loss", "g_loss")
@@ -83,15 +85,11 @@ class DivergenceGuard(keras.callbacks.Callback):
         log.warning("%s is %s at step %d: stopping training", name, value, self.diverged["step"])
 
     def _global_step(self) -> int:
-        for attr in ("g_optimizer", "optimizer"):
-            optimizer = getattr(self.model, attr, None)
-            iterations = getattr(optimizer, "iterations", None)
-            if iterations is not None:
-                try:
-                    return int(keras.ops.convert_to_numpy(iterations))
-                except Exception:  # noqa: BLE001 - fall back to our own count
-                    break
-        return self._calls
+        try:
+            step = global_step(self.model)
+        except Exception:  # noqa: BLE001 - fall back to our own count
+            step = None
+        return self._calls if step is None else step
 
 
 _all_finite_fn = None

@@ -1,11 +1,14 @@
-"""One trainer per output folder: a lock file that names its owner.
+"""One trainer per output folder: an OS file lock, and a file beside it that names its owner.
 
-``RunLock(folder)`` creates ``folder/.mnist-gan.lock`` atomically (``O_CREAT | O_EXCL``) holding
-JSON ``{pid, host, started, argv, token}``. A second trainer pointed at the same folder gets an
-:class:`~mnist_gan.errors.MNISTGANError` naming the process, host and start time of the first.
-A lock left behind by a process that no longer exists on this host (killed, crashed, machine
-rebooted) or a lock file that is empty or unreadable is taken over with a warning. A lock from
-another host cannot be checked from here and is refused; the message says how to clear it.
+``RunLock(folder)`` takes an exclusive OS lock on ``folder/.mnist-gan.flock`` (``flock`` on
+POSIX, ``LockFileEx`` on Windows, through :mod:`filelock`) and writes JSON
+``{pid, host, started, argv, token}`` to ``folder/.mnist-gan.lock``. A second trainer pointed
+at the same folder gets an :class:`~mnist_gan.errors.MNISTGANError` naming the process, host and
+start time of the first. The kernel drops the lock when its process ends, however it ends
+(killed, crashed, machine rebooted), so the next trainer takes the folder at once; an owner
+file left behind by such a process, or one that is empty or unreadable, is replaced with a
+warning. ``.mnist-gan.flock`` itself stays in the folder, empty: it is a lock only while a
+process holds it (deleting it on release would let two starters lock two different files).
 
 Use it around everything that writes the folder::
 
@@ -15,7 +18,6 @@ Use it around everything that writes the folder::
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import logging
@@ -27,40 +29,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import filelock
+
 from mnist_gan.errors import MNISTGANError
 
 log = logging.getLogger("mnist_gan")
 
-LOCK_NAME = ".mnist-gan.lock"
-_ATTEMPTS = 5  # create/take-over rounds before giving up (only races with other starters loop)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (a process we may not signal counts as alive).
-
-    A zombie (exited, not yet reaped by its parent) still counts as alive.
-    """
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+LOCK_NAME = ".mnist-gan.lock"  # the owner's details (JSON), present while a trainer holds it
+OS_LOCK_NAME = ".mnist-gan.flock"  # the file the OS lock is taken on
 
 
 class RunLock:
     """Exclusive right to write ``folder``; a context manager, or call :meth:`acquire` /
     :meth:`release` yourself.
 
-    ``argv`` is recorded in the lock for the message another trainer shows (default
-    ``sys.argv``). :meth:`acquire` raises :class:`MNISTGANError` when a live process holds the
-    folder, or when the folder cannot be created or written. Re-acquiring a lock this object
-    already holds is a no-op.
+    ``argv`` is recorded beside the lock for the message another trainer shows (default
+    ``sys.argv``). :meth:`acquire` raises :class:`MNISTGANError` at once, without waiting, when
+    another process (or another ``RunLock`` in this one) holds the folder, or when the folder
+    cannot be created or written. Re-acquiring a lock this object already holds is a no-op.
     """
 
     def __init__(self, folder: str | os.PathLike[str], argv: list[str] | None = None) -> None:
@@ -69,8 +55,8 @@ class RunLock:
         self.argv = list(sys.argv if argv is None else argv)
         self.held = False
         self._token = ""
+        self._os_lock = filelock.FileLock(self.folder / OS_LOCK_NAME, timeout=0)
 
-    # ------------------------------------------------------------------ public
     def acquire(self) -> RunLock:
         """Take the lock (see the class docstring); returns ``self``."""
         if self.held:
@@ -81,41 +67,38 @@ class RunLock:
             raise MNISTGANError(
                 f"cannot create output folder {self.folder} ({err.strerror or err})"
             ) from None
-        for _ in range(_ATTEMPTS):
-            if self._try_create():
-                return self
-            text = self._read_text()
-            if text is None:  # removed between our create and read: just try again
-                continue
-            owner = _parse(text)
-            if owner is not None:
-                self._refuse_if_live(owner)
-                reason = f"process {owner['pid']} on {owner['host']} no longer exists"
-            else:
-                reason = "the lock file is empty or unreadable"
-            if self._take_over(text):
-                log.warning("took over the lock on %s: %s", self.folder, reason)
-        raise MNISTGANError(
-            f"could not lock {self.folder}: other trainers keep starting on it; "
-            "run one trainer per --output-dir"
-        )
+        try:
+            self._os_lock.acquire()
+        except filelock.Timeout:
+            raise MNISTGANError(self._busy_message()) from None
+        except OSError as err:
+            raise MNISTGANError(
+                f"cannot write the lock file {self._os_lock.lock_file} ({err.strerror or err})"
+            ) from None
+        try:
+            self._replace_owner_record()
+        except BaseException:
+            self._os_lock.release()
+            raise
+        self.held = True
+        return self
 
     def release(self) -> None:
-        """Remove the lock file if it is still ours; a lock now held by someone else stays."""
+        """Remove the owner file if it is still ours (one someone else wrote stays), then
+        release the OS lock."""
         if not self.held:
             return
         self.held = False
-        text = self._read_text()
-        owner = _parse(text) if text is not None else None
-        if owner is None or owner.get("token") != self._token or owner["pid"] != os.getpid():
-            log.warning("lock %s is no longer ours; leaving it in place", self.path)
-            return
         try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
+            owner = _parse(self._read_text() or "")
+            if owner is None or owner.get("token") != self._token or owner["pid"] != os.getpid():
+                log.warning("lock %s is no longer ours; leaving it in place", self.path)
+                return
+            self.path.unlink(missing_ok=True)
         except OSError as err:
             log.warning("could not remove lock %s (%s)", self.path, err)
+        finally:
+            self._os_lock.release()
 
     def __enter__(self) -> RunLock:
         return self.acquire()
@@ -129,33 +112,49 @@ class RunLock:
         self.release()
 
     # ------------------------------------------------------------------ internals
-    def _try_create(self) -> bool:
-        token = secrets.token_hex(8)
+    def _busy_message(self) -> str:
+        owner = _parse(self._read_text() or "")
+        if owner is None:  # the holder has not written its details yet
+            return (
+                f"output folder {self.folder} is being trained by another process (its details "
+                f"are not in {self.path} yet); wait for it or use another --output-dir"
+            )
+        return (
+            f"output folder {self.folder} is being trained by process {owner['pid']} on host "
+            f"{owner['host']} since {owner.get('started', '?')}; wait for it or use another "
+            "--output-dir"
+        )
+
+    def _replace_owner_record(self) -> None:
+        """Write our details (we hold the OS lock), warning about a record a dead owner left."""
+        left = self._read_text()
+        if left is not None:
+            owner = _parse(left)
+            if owner is None:
+                reason = "the lock file is empty or unreadable"
+            elif owner["host"] == socket.gethostname():
+                reason = f"process {owner['pid']} on {owner['host']} no longer exists"
+            else:
+                reason = f"process {owner['pid']} on {owner['host']} no longer holds it"
+            log.warning("took over the lock on %s: %s", self.folder, reason)
+        self._token = secrets.token_hex(8)
         record = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "argv": self.argv,
-            "token": token,
+            "token": self._token,
         }
+        # Written aside then renamed: a second trainer never reads a half-written record.
+        partial = self.path.with_name(f"{LOCK_NAME}.{os.getpid()}.tmp")
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            return False
+            partial.write_text(json.dumps(record) + "\n", encoding="utf-8")
+            os.replace(partial, self.path)
         except OSError as err:
+            partial.unlink(missing_ok=True)
             raise MNISTGANError(
                 f"cannot write the lock file {self.path} ({err.strerror or err})"
             ) from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(record, handle)
-                handle.write("\n")
-        except OSError as err:
-            self.path.unlink(missing_ok=True)
-            raise MNISTGANError(f"cannot write the lock file {self.path} ({err})") from None
-        self._token = token
-        self.held = True
-        return True
 
     def _read_text(self) -> str | None:
         try:
@@ -165,46 +164,9 @@ class RunLock:
         except OSError:
             return ""  # unreadable: treated like garbage
 
-    def _refuse_if_live(self, owner: dict[str, Any]) -> None:
-        pid, host, started = owner["pid"], owner["host"], owner.get("started", "?")
-        if host == socket.gethostname():
-            if pid_alive(pid):
-                raise MNISTGANError(
-                    f"output folder {self.folder} is being trained by process {pid} on host "
-                    f"{host} since {started}; wait for it or use another --output-dir"
-                )
-            return
-        raise MNISTGANError(
-            f"output folder {self.folder} is being trained by process {pid} on host {host} "
-            f"since {started} (it cannot be checked from this host); wait for it or use another "
-            f"--output-dir, or delete {self.path} if that run is gone"
-        )
-
-    def _take_over(self, stale_text: str) -> bool:
-        """Move the stale lock aside atomically; True if it was the one we judged stale."""
-        aside = self.path.with_name(f"{LOCK_NAME}.stale-{os.getpid()}-{secrets.token_hex(4)}")
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
-            return False  # another starter moved it first; retry creating
-        except OSError as err:
-            raise MNISTGANError(f"cannot replace the stale lock {self.path} ({err})") from None
-        try:
-            moved = aside.read_bytes().decode("utf-8", errors="replace")
-        except OSError:
-            moved = stale_text
-        if moved != stale_text:
-            # A racing starter had already replaced the stale lock with its own: put it back.
-            with contextlib.suppress(OSError):
-                os.link(aside, self.path)
-            aside.unlink(missing_ok=True)
-            return False
-        aside.unlink(missing_ok=True)
-        return True
-
 
 def _parse(text: str) -> dict[str, Any] | None:
-    """The lock's owner record, or None when the text is not a lock we wrote."""
+    """The owner record, or None when the text is not a record we wrote."""
     try:
         record = json.loads(text)
     except ValueError:

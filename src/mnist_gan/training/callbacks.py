@@ -16,6 +16,7 @@ import numpy as np
 from mnist_gan.data.images import save_grid, save_loss_curves, to_uint8
 from mnist_gan.files import atomic_write, write_text
 from mnist_gan.gan.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+from mnist_gan.gan.steps import global_step
 from mnist_gan.reliability.divergence import all_finite
 
 log = logging.getLogger("mnist_gan")
@@ -85,7 +86,7 @@ class SampleGridCallback(keras.callbacks.Callback):
         self._multiples = StepMultiples()
 
     def _global_step(self) -> int:
-        return int(self.model.g_optimizer.iterations.numpy())
+        return global_step(self.model)
 
     def fixed_noise_images(self) -> np.ndarray | None:
         """uint8 ``(num_samples, 28, 28)``: the fixed noise batch through the generator now.
@@ -192,7 +193,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.steps_done = steps_done
 
     def _iterations(self) -> int:
-        return int(self.model.g_optimizer.iterations.numpy())
+        return global_step(self.model)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch_start = self._iterations()

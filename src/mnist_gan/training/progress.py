@@ -17,20 +17,9 @@ import keras
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.outputs.notebook import in_jupyter_kernel
 
 PROGRESS_MODES = ("auto", "bar", "epoch", "none")
-
-
-def in_jupyter_kernel() -> bool:
-    """Whether this process is a Jupyter (IPython) kernel, where Keras's bar renders well."""
-    if "ipykernel" not in sys.modules:
-        return False
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _isatty(stream: Any) -> bool:

@@ -29,6 +29,7 @@ import numpy as np
 
 from mnist_gan.data.images import make_grid
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.gan.steps import global_step
 from mnist_gan.training.callbacks import StepMultiples
 
 log = logging.getLogger("mnist_gan")
@@ -76,7 +77,7 @@ class TensorBoardImages(keras.callbacks.Callback):
         self._last_image_step = -1
 
     def _step(self) -> int:
-        return int(self.model.g_optimizer.iterations.numpy())
+        return global_step(self.model)
 
     def _write(self, prefix: str, logs: dict[str, Any] | None, image: bool) -> None:
         import tensorflow as tf

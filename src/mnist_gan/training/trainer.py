@@ -7,13 +7,16 @@ decides what reaches the screen.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
 import secrets
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,13 @@ import numpy as np
 
 from mnist_gan.config import NETWORK_SETTINGS, GANConfig
 from mnist_gan.data.pipeline import as_image_batch, make_epoch_dataset, steps_per_epoch
-from mnist_gan.data.sources import load_mnist
+from mnist_gan.data.sources import clusters, load_mnist
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.files import atomic_write, write_text
 from mnist_gan.gan import distribute
 from mnist_gan.gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
 from mnist_gan.gan.model import MNISTGAN, build_gan
+from mnist_gan.gan.steps import global_step
 from mnist_gan.models.presets import make_config
 from mnist_gan.reliability.divergence import DivergenceGuard, all_finite, divergence_message
 from mnist_gan.reliability.lock import RunLock
@@ -100,6 +104,7 @@ class GANTrainer:
         self.model_path = self.output_dir / "model.keras"
         self.train_images: np.ndarray | None = None
         self.train_labels: np.ndarray | None = None
+        self.cluster_ids: np.ndarray | None = None  # sfast: made from the images alone
         self.gan: MNISTGAN | None = None
         self.history: dict[str, list[float]] = {}
         self.completed_epochs = 0
@@ -116,7 +121,8 @@ class GANTrainer:
         self, x_train: np.ndarray | None = None, y_train: np.ndarray | None = None
     ) -> np.ndarray:
         """Load the uint8 training images and labels (``config.limit`` applied) or use
-        ``x_train``/``y_train``; a conditional preset needs the labels."""
+        ``x_train``/``y_train``; a conditional preset needs the labels, ``sfast`` never reads
+        them (it trains on :meth:`prepare_clusters`' ids)."""
         if x_train is None:
             (x_train, y_train), _ = load_mnist(self.config.data_path)
         self.train_images = as_image_batch(x_train, self.config.limit)[..., 0]
@@ -289,8 +295,10 @@ class GANTrainer:
             (self.gan.g_optimizer, self.config.g_learning_rate),
             (self.gan.d_optimizer, self.config.d_learning_rate),
         ):
-            if isinstance(optimizer._learning_rate, keras.Variable):  # not a schedule
-                optimizer.learning_rate = rate  # the checkpoint restored the old value
+            # The checkpoint restored the old rate; a decay schedule (Keras refuses to set it:
+            # TypeError) already took the lowered rates from the config.
+            with contextlib.suppress(TypeError):
+                optimizer.learning_rate = rate
         record = {
             **diverged,
             "value": str(diverged.get("value")),
@@ -321,6 +329,8 @@ class GANTrainer:
             self.load_data()
         if self.gan is None:
             self.build_model()
+        if self.config.clusters:
+            self.prepare_clusters()
         if checkpoint is None:
             if self.config.init_from:
                 from mnist_gan.training.init_from import initialize_from
@@ -384,7 +394,7 @@ class GANTrainer:
                     last_epoch=phase.last,
                     seed=self.seed,
                     pixel_range=c.pixel_range,
-                    labels=self.train_labels if c.num_classes else None,
+                    labels=self._conditioning_ids(),
                 ).skip(phase.skip)
                 if c.strategy == "multi-worker":
                     dataset = distribute.shard_by_data(dataset)
@@ -478,12 +488,66 @@ class GANTrainer:
             raise MNISTGANError("no model yet: call train() or build_model() first")
         return self.gan.generate(num_samples, seed=seed, labels=labels)
 
+    def prepare_clusters(self) -> np.ndarray:
+        """sfast: the cluster id of each training image, from the images alone (never the
+        labels), and the model's sampling frequencies from them.
+
+        The ids are cached in ``output_dir/clusters.npz`` with what they were made from (the
+        images' digest, k, PCA dimensions, seed), so a resumed run trains on the very same ids.
+        A cache made from the same images with other settings is re-clustered and its ids
+        matched to the old ones (:func:`mnist_gan.data.clusters.match_ids`).
+        """
+        c = self.config
+        digest = hashlib.sha256(np.ascontiguousarray(self.train_images).tobytes()).hexdigest()
+        key = {"k": c.clusters, "pca_dims": c.cluster_pca_dims, "seed": self.seed}
+        cache = self.output_dir / "clusters.npz"
+        old, made = None, {}
+        if cache.exists():
+            try:
+                with np.load(cache, allow_pickle=False) as saved:
+                    made = json.loads(str(saved["made_from"]))
+                    if made.get("digest") == digest:
+                        old = saved["ids"]
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+                # A damaged cache is rebuilt: the clustering is a function of images and seed.
+                log.warning("%s is unreadable (%s); clustering the images again", cache, err)
+        if old is not None and made == {**key, "digest": digest}:
+            ids = old
+        else:
+            start = time.perf_counter()
+            ids = clusters.cluster_ids(self.train_images, c.clusters, self.seed, c.cluster_pca_dims)
+            if old is not None and made.get("k") == c.clusters:
+                ids = clusters.match_ids(old, ids, c.clusters)
+            log.info(
+                "Clustered %d images into %d groups in %.1fs",
+                len(ids),
+                c.clusters,
+                time.perf_counter() - start,
+            )
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            with atomic_write(cache) as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, ids=ids, made_from=json.dumps({**key, "digest": digest}))
+        self.cluster_ids = np.asarray(ids, np.int32)
+        if self.gan is not None:
+            self.gan.set_cluster_frequencies(
+                clusters.cluster_frequencies(self.cluster_ids, c.clusters)
+            )
+        return self.cluster_ids
+
+    def _conditioning_ids(self) -> np.ndarray | None:
+        """What the networks are conditioned on: labels (cgan, cfast), cluster ids (sfast)."""
+        if self.config.num_classes:
+            return self.train_labels
+        if self.config.clusters:
+            return self.cluster_ids if self.cluster_ids is not None else self.prepare_clusters()
+        return None
+
     # ------------------------------------------------------------------ checks and files
     def _steps_per_epoch(self) -> int:
         return steps_per_epoch(len(self.train_images), self.config.batch_size)
 
     def _global_step(self) -> int:
-        return int(self.gan.g_optimizer.iterations.numpy())
+        return global_step(self.gan)
 
     def _checkpoint_meta(self) -> dict[str, Any]:
         return {
