@@ -165,8 +165,8 @@ def preset_batch(config: Any) -> Any:
 
 def measure(presets: list[str], steps: int) -> dict[str, Any]:
     """Peaks, then counted FLOPs and timed steps of each preset."""
-    from mnist_gan.models.gan import build_gan
-    from mnist_gan.presets import make_config
+    from mnist_gan.gan.model import build_gan
+    from mnist_gan.models.presets import make_config
 
     rows = []
     peak_mm, peak_conv = peak_matmul_gflops(), peak_conv_gflops()
