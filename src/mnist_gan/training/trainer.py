@@ -25,8 +25,9 @@ import keras
 import numpy as np
 
 from mnist_gan.config import NETWORK_SETTINGS, GANConfig
+from mnist_gan.data import clusters
 from mnist_gan.data.pipeline import as_image_batch, make_epoch_dataset, steps_per_epoch
-from mnist_gan.data.sources import clusters, load_mnist
+from mnist_gan.data.sources import load_mnist
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.files import atomic_write, write_text
 from mnist_gan.gan import distribute
