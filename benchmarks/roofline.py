@@ -99,23 +99,11 @@ def count_step_flops(gan: Any, batch: Any) -> dict[str, int]:
     return totals
 
 
-def peak_matmul_gflops(n: int = 2048, repeats: int = 8) -> float:
-    """Best-of-three float32 GFLOP/s of a chain of n x n matmuls."""
-    a = tf.random.normal((n, n), seed=0)
+def peak_matmul_gflops() -> float:
+    """Best-of-three float32 GFLOP/s of a chain of eight 2048 x 2048 matmuls."""
+    from benchmarks.train_speed import matmul_peak_gflops
 
-    @tf.function
-    def chain(x: tf.Tensor) -> tf.Tensor:
-        for _ in range(repeats):
-            x = tf.matmul(x, a) * 1e-3
-        return x
-
-    chain(a).numpy()
-    best = 0.0
-    for _ in range(3):
-        start = time.perf_counter()
-        chain(a).numpy()
-        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9)
-    return best
+    return matmul_peak_gflops(n=2048, repeats=8)
 
 
 def peak_conv_gflops(batch: int = 64, side: int = 28, channels: int = 128) -> float:

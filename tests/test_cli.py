@@ -589,30 +589,26 @@ def test_preset_rows_still_build_networks() -> None:
 
 
 # -------------------------------------------------------------- TensorFlow's start-up lines
-def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+def _run(argv: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *argv],
         capture_output=True,
         text=True,
         cwd=cwd,
         env=_env(**env),
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
+
+
+def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return _run(["-c", code], cwd, **env)
 
 
 def test_info_check_is_quiet_and_passes_on_this_machine(tmp_path: Path) -> None:
     from mnist_gan.models.presets import PRESETS
 
-    result = subprocess.run(
-        [sys.executable, "-m", "mnist_gan", "info", "--check"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_env(),
-        timeout=600,
-        check=False,
-    )
+    result = _run(["-m", "mnist_gan", "info", "--check"], tmp_path, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     for noise in TF_NOISE:
         assert noise not in result.stderr, result.stderr
@@ -636,25 +632,9 @@ def test_tf_logs_switch_shows_what_tensorflow_prints(switch: str, tmp_path: Path
         "print('LEVEL=' + os.environ.get('TF_CPP_MIN_LOG_LEVEL', 'unset')); sys.exit(status)"
     )
     if switch == "env":
-        result = subprocess.run(
-            [sys.executable, "-c", code, "info"],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=_env(MNIST_GAN_TF_LOGS="1"),
-            timeout=300,
-            check=False,
-        )
+        result = _run(["-c", code, "info"], tmp_path, MNIST_GAN_TF_LOGS="1")
     else:
-        result = subprocess.run(
-            [sys.executable, "-c", code, "--tf-logs", "info"],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=_env(),
-            timeout=300,
-            check=False,
-        )
+        result = _run(["-c", code, "--tf-logs", "info"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "LEVEL=unset" in result.stdout  # TensorFlow's own log level is left alone
     for noise in expected:

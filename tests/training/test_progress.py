@@ -122,7 +122,8 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_redirected_real_process_prints_one_line_per_epoch(tmp_path):
+def _output_in_a_file(tmp_path: Path, *args: str, timeout: int = 300) -> str:
+    """What ``python -c ARGS...`` prints to stdout when stdout is a file (no terminal)."""
     log_file = tmp_path / "train.log"
     env = {
         **os.environ,
@@ -131,16 +132,20 @@ def test_redirected_real_process_prints_one_line_per_epoch(tmp_path):
     }
     with log_file.open("w") as out:
         result = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
+            [sys.executable, "-c", *args],
             stdout=out,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-            timeout=240,
+            timeout=timeout,
             check=False,
         )
     assert result.returncode == 0, result.stderr[-2000:]
-    text = log_file.read_text()
+    return log_file.read_text()
+
+
+def test_redirected_real_process_prints_one_line_per_epoch(tmp_path):
+    text = _output_in_a_file(tmp_path, SCRIPT, timeout=240)
     assert "\r" not in text
     lines = text.splitlines()
     assert [line.split(" · ")[:2] for line in lines] == [
@@ -163,25 +168,8 @@ TRAINER_SCRIPT = textwrap.dedent(
 
 
 def test_trainer_train_without_progress_writes_epoch_lines_to_a_file(tmp_path):
-    log_file = tmp_path / "train.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-    }
     tests_dir = str(Path(__file__).resolve().parents[1])
-    with log_file.open("w") as out:
-        result = subprocess.run(
-            [sys.executable, "-c", TRAINER_SCRIPT, str(tmp_path / "run"), tests_dir],
-            stdout=out,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-    assert result.returncode == 0, result.stderr[-2000:]
-    text = log_file.read_text()
+    text = _output_in_a_file(tmp_path, TRAINER_SCRIPT, str(tmp_path / "run"), tests_dir)
     assert "\r" not in text and "\b" not in text  # no bar repaints
     epochs = [line for line in text.splitlines() if line.startswith("epoch ")]
     assert [line.split(" · ")[:2] for line in epochs] == [

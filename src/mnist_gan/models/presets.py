@@ -49,6 +49,17 @@ class Preset:
     image_sizes: tuple[int, ...] = (28,)  # sides the design can be built at
 
 
+def _cfast_networks(config: GANConfig, classes: int) -> Networks:
+    """cfast's generator and projection discriminator over ``classes`` ids (digits or clusters)."""
+    conditional = _family("conditional")
+    return (
+        conditional.build_cfast_generator(
+            config.latent_dim, output_activation(config), classes, config.g_conditioning
+        ),
+        conditional.build_cfast_discriminator(classes),
+    )
+
+
 # fast's settings, which cfast and sfast share (only the label and how the generator sees it
 # differ).
 FAST_SETTINGS: dict[str, Any] = {
@@ -199,12 +210,7 @@ PRESETS: dict[str, Preset] = {
         " update, with the label given to the generator (an embedding beside z, or"
         " class-conditional batch norm) and a projection discriminator (Miyato & Koyama 2018);"
         " chosen by measurement (docs/conditional.md)",
-        lambda c: (
-            _family("conditional").build_cfast_generator(
-                c.latent_dim, output_activation(c), c.num_classes, c.g_conditioning
-            ),
-            _family("conditional").build_cfast_discriminator(c.num_classes),
-        ),
+        lambda c: _cfast_networks(c, c.num_classes),
         {
             **FAST_SETTINGS,
             "num_classes": 10,
@@ -217,12 +223,7 @@ PRESETS: dict[str, Preset] = {
         " and k-means group the training images once before training; cfast's networks and"
         " recipe are trained on the cluster ids, and sampling draws the id from the noise by"
         " the clusters' real frequencies (docs/presets.md)",
-        lambda c: (
-            _family("conditional").build_cfast_generator(
-                c.latent_dim, output_activation(c), c.clusters, c.g_conditioning
-            ),
-            _family("conditional").build_cfast_discriminator(c.clusters),
-        ),
+        lambda c: _cfast_networks(c, c.clusters),  # cluster ids where cfast has digits
         {**FAST_SETTINGS, "clusters": 30, "g_conditioning": "both"},
     ),
 }

@@ -26,7 +26,6 @@ import secrets
 import socket
 import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import filelock
@@ -103,13 +102,8 @@ class RunLock:
     def __enter__(self) -> RunLock:
         return self.acquire()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()  # whatever ended the block: the folder is free again
 
     # ------------------------------------------------------------------ internals
     def _busy_message(self) -> str:
