@@ -258,6 +258,8 @@ def _sample(args: argparse.Namespace) -> int:
         shown = digits if digits is not None else list(range(gan.config.num_classes))
         columns = max(1, -(-args.num // len(shown)))  # a grid row per digit
         labels = np.repeat(np.asarray(shown), columns)[: args.num]
+        if len(shown) == 1:
+            columns = None  # one digit: a square grid, not a strip of one row
     images, labels = gan.generate(args.num, seed=args.seed, labels=labels, return_labels=True)
     pixels = to_uint8(images, gan.config.pixel_range)
     if out.suffix == ".npy":

@@ -412,3 +412,23 @@ def test_make_pretrained_writes_a_preset_from_a_snapshot_and_its_scores(models, 
     argv = [str(snapshot), "--name", "fast", "--scores", str(scores), "--out", str(tmp_path / "x")]
     assert script.main(argv) == 2
     assert "is a 'cfast' model" in capsys.readouterr().err
+
+
+def test_sfast_cluster_frequencies_are_stored_exactly(tmp_path):
+    # The frequencies are the boundaries that map noise to a cluster: float16 would move them
+    # and change whole samples, so they stay float32 while the networks go to float16.
+    from mnist_gan.gan.model import build_gan
+    from mnist_gan.models.presets import make_config
+
+    gan = build_gan(make_config("sfast", clusters=5), seed=0)
+    frequencies = np.array([0.1, 0.2, 0.3001, 0.15, 0.2499], np.float32)
+    gan.set_cluster_frequencies(frequencies)
+    arrays = pretrained.network_weights(gan, "float16")
+    assert arrays["clusters/frequencies"].dtype == np.float32
+    assert arrays["generator/project/kernel"].dtype == np.float16
+    gan.save_to_preset(tmp_path / "mine")
+    again = MNISTGAN.from_preset(tmp_path / "mine")
+    np.testing.assert_array_equal(again.cluster_draw.frequencies.numpy(), frequencies)
+    np.testing.assert_allclose(
+        again.generate(32, seed=1), gan.generate(32, seed=1), atol=pretrained.FLOAT16_MAX_ABS
+    )

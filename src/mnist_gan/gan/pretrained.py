@@ -49,7 +49,10 @@ CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE = "config.json", "metadata.json", "mode
 PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE)
 # Where shipped presets live inside the installed package (setup.cfg package_data).
 SHIPPED_DIR: Traversable = resources.files("mnist_gan") / "pretrained_presets"
-GROUPS = ("generator", "ema", "discriminator")
+GROUPS = ("generator", "ema", "discriminator", "clusters")
+# Stored as float32 whatever the dtype: sfast's cluster frequencies are the boundaries that map
+# a noise vector to a cluster, and float16 would move them (and so whole samples).
+EXACT_GROUPS = ("clusters",)
 STORAGE_DTYPES = ("float16", "float32")
 
 # Samples from float16-stored weights against the float32 originals, same noise: at most this
@@ -178,6 +181,8 @@ def network_variables(gan: MNISTGAN) -> dict[str, Any]:
     }
     if gan.ema_generator is not None:
         groups["ema"] = [*named_variables(gan.ema_generator), ("ema_updates", gan.ema_updates)]
+    if gan.cluster_draw is not None:  # sfast: which cluster a noise vector draws
+        groups["clusters"] = [("frequencies", gan.cluster_draw.frequencies)]
     return {f"{group}/{name}": v for group, pairs in groups.items() for name, v in pairs}
 
 
@@ -191,7 +196,7 @@ def network_weights(gan: MNISTGAN, dtype: str = "float32") -> dict[str, np.ndarr
     arrays = {}
     for key, variable in network_variables(gan).items():
         value = np.asarray(variable.numpy())
-        if value.dtype.kind == "f":
+        if value.dtype.kind == "f" and key.split("/", 1)[0] not in EXACT_GROUPS:
             narrow = value.astype(dtype)
             value = narrow if np.isfinite(narrow).all() else value.astype(np.float32)
         arrays[key] = value
