@@ -145,8 +145,9 @@ def preset_batch(config: Any) -> Any:
     low, high = config.pixel_range
     side = config.image_size
     images = rng.uniform(low, high, (config.batch_size, side, side, 1)).astype("float32")
-    if config.num_classes:
-        labels = rng.integers(0, config.num_classes, config.batch_size).astype("int32")
+    classes = config.num_classes or config.clusters  # sfast trains on cluster ids
+    if classes:
+        labels = rng.integers(0, classes, config.batch_size).astype("int32")
         return (tf.constant(images), tf.constant(labels))
     return tf.constant(images)
 
