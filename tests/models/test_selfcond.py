@@ -68,8 +68,7 @@ def test_ids_are_drawn_by_the_real_frequencies_and_the_noise_stays_its_distribut
 
 
 # ------------------------------------------------------------------ training never sees labels
-def test_labels_cannot_reach_training(tmp_path):
-    tf.config.experimental.enable_op_determinism()
+def test_labels_cannot_reach_training(tmp_path, deterministic_ops):
     runs = [
         trainer(tmp_path / "labels", 1),
         trainer(tmp_path / "permuted", 1, labels=np.random.default_rng(0).permutation(LABELS)),
@@ -87,8 +86,7 @@ def test_labels_cannot_reach_training(tmp_path):
         gan.fit(IMAGES[:8], batch_size=8, epochs=1, verbose=0)
 
 
-def test_resumes_bit_exactly_and_round_trips_through_keras(tmp_path):
-    tf.config.experimental.enable_op_determinism()
+def test_resumes_bit_exactly_and_round_trips_through_keras(tmp_path, deterministic_ops):
     straight = trainer(tmp_path / "a", 2)
     trainer(tmp_path / "b", 1)
     cache = tmp_path / "b" / "clusters.npz"
