@@ -135,8 +135,12 @@ def score(args: argparse.Namespace) -> None:
     # The live generator is scored where EMA and no-EMA are compared: at 10 and 15 minutes and
     # at the end; the EMA generator at every snapshot (the curves).
     live_at = set(minutes) if args.live_everywhere else {10.0, 15.0, max(minutes, default=0.0)}
+    if args.no_live:
+        live_at = set()
     rows = []
     for path, minute in zip(snapshots, minutes):
+        if args.minutes and minute not in args.minutes:
+            continue  # a scored subset (10,000 samples take minutes each on this CPU)
         gan = load_gan(path)
         row = {"minute": minute}
         kinds = [("ema", True)] if gan.ema_generator is not None else []
@@ -280,13 +284,16 @@ def results(args: argparse.Namespace) -> None:
 
 
 def grid(args: argparse.Namespace) -> None:
-    """64 samples (noise seed 0) of a run's final model, from the generator its preset samples
-    from by default, as the README's result grid."""
+    """64 samples (noise seed 0) of a run's final model (or its ``--minute`` snapshot), from the
+    generator its preset samples from by default, as the README's result grid."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from mnist_gan.data.images import save_grid, to_uint8
     from mnist_gan.outputs.loading import load_gan
 
-    gan = load_gan(run_dir(args.name) / "model.keras")
+    source = run_dir(args.name) / "model.keras"
+    if args.minute is not None:
+        source = run_dir(args.name) / "snapshots" / f"minute_{args.minute:06.1f}.keras"
+    gan = load_gan(source)
     use_ema = samples_from_ema(gan.config.preset)
     images = to_uint8(gan.generate(64, seed=0, use_ema=use_ema), gan.config.pixel_range)
     print(f"wrote {save_grid(images, args.out)} ({'EMA' if use_ema else 'live'})")
@@ -349,6 +356,8 @@ def main() -> None:
     p.add_argument(
         "--live-everywhere", action="store_true", help="score the live generator at every minute"
     )
+    p.add_argument("--no-live", action="store_true", help="score the EMA generator only")
+    p.add_argument("--minutes", type=float, nargs="+", help="score only these snapshots")
     p = sub.add_parser("table")
     p.add_argument("names", nargs="+")
     p = sub.add_parser("sweep")
@@ -362,6 +371,7 @@ def main() -> None:
     p = sub.add_parser("grid")
     p.add_argument("name")
     p.add_argument("--out", required=True)
+    p.add_argument("--minute", type=float, help="a snapshot's minute instead of the final model")
     p = sub.add_parser("plot")
     p.add_argument("names", nargs="+")
     p.add_argument("--out", default=str(ROOT / "docs" / "images" / "fd_vs_minutes.png"))
