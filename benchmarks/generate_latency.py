@@ -1,15 +1,16 @@
-"""One-image generation latency: ``MNISTGAN(preset=P).generate(1, seed=i)`` and the bare numpy
-forward of ``mnist_gan.gan.fastpath``, for the dcgan, mlp and fast presets.
+"""One-image generation latency: ``MNISTGAN(preset=P).generate(1, seed=i)``, the bare ONNX Runtime
+call it makes (``mnist_gan.gan.onnx_path``), and the compiled TensorFlow sampler it would
+otherwise use, for the dcgan, mlp and fast presets.
 
-Run: ``python -m benchmarks.generate_latency`` (``--calls 1000 --rounds 3``). Prints a markdown
+Run: ``python -m benchmarks.generate_latency`` (``--calls 500 --rounds 3``). Prints a markdown
 table and writes ``benchmarks/results/generate_latency.json``.
 
 Each preset gets a fresh ``MNISTGAN`` (untrained weights: the cost does not depend on them).
-After a warm-up, ``--rounds`` rounds alternate the presets and, within a preset, a block of
-``--calls`` bare forward calls (fixed noise) and a block of ``generate(1, seed=i)`` calls;
-p50 and p99 are over all calls of all rounds, the spread is the range of per-round p50s.
-``generate`` also pays for noise drawing and for reading the weight fingerprint of its numpy
-cache (see ``overhead_us`` in the JSON: the median of each part timed on its own).
+After a warm-up (which makes the ONNX Runtime copy), ``--rounds`` rounds alternate the presets
+and, within a preset, a block of ``--calls`` bare session calls (fixed noise), a block of
+``generate(1, seed=i)`` calls and a block of TensorFlow sampler calls; p50 and p99 are over all
+calls of all rounds, the spread is the range of per-round p50s. ``generate`` also pays for
+drawing the noise and reading the weight fingerprint that tells a stale copy.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
-from mnist_gan import (
-    MNISTGAN,  # noqa: E402
-    fastpath,  # noqa: E402
-)
+from mnist_gan import MNISTGAN  # noqa: E402
+from mnist_gan.gan.sampling import Sampler, numpy_noise  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PRESETS = ("dcgan", "mlp", "fast")
+WAYS = ("onnx_session", "generate", "tensorflow")
 
 
 def machine() -> str:
@@ -46,17 +47,6 @@ def machine() -> str:
     except OSError:
         pass
     return f"{platform.platform()}, {cpu}, {os.cpu_count()} CPUs, numpy {np.__version__}"
-
-
-def blas_threads() -> str:
-    find = getattr(fastpath, "_blas_controllers", None)  # absent before the fast rewrite
-    if find is None:
-        return "this fastpath does not limit BLAS threads"
-    controllers = find()
-    if not controllers:
-        return "threadpoolctl not installed: BLAS threads left as they are"
-    counts = ", ".join(f"{c.internal_api} {c.get_num_threads()}" for c in controllers)
-    return f"{counts} threads outside calls; {fastpath.BLAS_THREADS} inside"
 
 
 def timed(function, calls: int) -> list[float]:
@@ -73,29 +63,43 @@ def median_us(function, calls: int = 500) -> float:
 
 
 def run(calls: int, rounds: int, warmup: int) -> dict:
+    """Time the three ways one image is made, per preset (see the module docstring)."""
+    import onnxruntime
+
     gans = {p: MNISTGAN(preset=p) for p in PRESETS}
-    forwards = {p: fastpath.compile_numpy_generator(g.generator) for p, g in gans.items()}
-    noise = {p: gans[p]._numpy_noise(1, 0, 0) for p in PRESETS}
-    times: dict[str, dict[str, list[float]]] = {p: {"bare": [], "generate": []} for p in PRESETS}
-    p50s: dict[str, dict[str, list[float]]] = {p: {"bare": [], "generate": []} for p in PRESETS}
+    noise = {p: numpy_noise(1, gans[p].config.latent_dim, gans[p].config.noise, 0) for p in PRESETS}
+    for gan in gans.values():  # the repeated small requests that earn the ONNX copy
+        for i in range(Sampler.REPEATS_BEFORE_EXPORT):
+            gan.generate(1, seed=i)
+    ways = {}
+    for p, gan in gans.items():
+        generator = gan.sampling_generator  # the EMA copy where the preset samples from it
+        forward = gan.sampler._onnx_forward(generator)
+        if forward is None:
+            raise SystemExit(f"{p}: no ONNX Runtime copy (is onnxruntime installed?)")
+        session, name, z = forward.session, forward.input_name, noise[p]
+        compiled = gan.sampler._compiled_sampler(generator)
+        tensor = tf.constant(z)
+        ways[p] = {
+            "onnx_session": lambda i, s=session, n=name, z=z: s.run(None, {n: z}),
+            "generate": lambda i, gan=gan: gan.generate(1, seed=i),
+            "tensorflow": lambda i, c=compiled, t=tensor: c(t).numpy(),
+        }
+    times = {p: {w: [] for w in ways[p]} for p in PRESETS}
+    p50s = {p: {w: [] for w in ways[p]} for p in PRESETS}
     for p in PRESETS:
-        timed(lambda i, p=p: forwards[p](noise[p]), warmup)
-        timed(lambda i, p=p: gans[p].generate(1, seed=i), warmup)
+        for function in ways[p].values():
+            timed(function, warmup)
     for _ in range(rounds):
         for p in PRESETS:
-            for what, function in (
-                ("bare", lambda i, p=p: forwards[p](noise[p])),
-                ("generate", lambda i, p=p: gans[p].generate(1, seed=i)),
-            ):
+            for what, function in ways[p].items():
                 block = timed(function, calls)
                 times[p][what] += block
                 p50s[p][what].append(1e3 * float(np.median(block)))
     rows = []
     for p in PRESETS:
-        gan = gans[p]
-        row = {"preset": p, "numpy_path_plan": getattr(forwards[p], "plan", None)}
-        row["weights_mib"] = round(getattr(forwards[p], "nbytes", 0) / 2**20, 2)
-        for what in ("bare", "generate"):
+        row = {"preset": p}
+        for what in ways[p]:
             values = 1e3 * np.asarray(times[p][what])
             row[what] = {
                 "p50_ms": round(float(np.percentile(values, 50)), 4),
@@ -103,18 +107,6 @@ def run(calls: int, rounds: int, warmup: int) -> dict:
                 "round_p50_range_ms": [round(min(p50s[p][what]), 4), round(max(p50s[p][what]), 4)],
                 "calls": int(values.size),
             }
-        last = gan.generator.variables[-1]
-        row["overhead_us"] = {
-            "noise": median_us(lambda i, gan=gan: gan._numpy_noise(1, i, 0)),
-            "cache_lookup_with_fingerprint": median_us(
-                lambda i, gan=gan: gan._numpy_forward(gan.generator)
-            ),
-            "of_which_read_last_weight": median_us(lambda i, last=last: last.numpy()),
-            "clip": median_us(lambda i, gan=gan, p=p: gan._clip_to_range(forwards[p](noise[p]))),
-        }
-        row["overhead_us"]["clip"] = round(
-            row["overhead_us"]["clip"] - median_us(lambda i, p=p: forwards[p](noise[p])), 1
-        )
         rows.append(row)
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -122,7 +114,8 @@ def run(calls: int, rounds: int, warmup: int) -> dict:
         "command": " ".join(
             [os.path.basename(sys.executable), "-m", "benchmarks.generate_latency"] + sys.argv[1:]
         ),
-        "blas_threads": blas_threads(),
+        "runtime": f"onnxruntime {onnxruntime.__version__}, intra-op 1, inter-op 1, sequential",
+        "load_before": os.getloadavg()[0],
         "calls_per_round": calls,
         "rounds": rounds,
         "warmup_calls": warmup,
@@ -131,18 +124,17 @@ def run(calls: int, rounds: int, warmup: int) -> dict:
 
 
 def markdown(results: dict) -> str:
+    """The latency table as recorded in docs/speed.md."""
     lines = [
-        f"One-image latency, {results['machine']}; {results['blas_threads']}",
+        f"One-image latency, {results['machine']}; {results['runtime']}",
         "",
-        "| preset | bare p50 ms | bare p99 ms | generate p50 ms | generate p99 ms |",
-        "|---|---|---|---|---|",
+        "| preset | ONNX session p50 / p99 ms | generate() p50 / p99 ms "
+        "| TensorFlow sampler p50 / p99 ms |",
+        "|---|---|---|---|",
     ]
     for row in results["presets"]:
-        b, g = row["bare"], row["generate"]
-        lines.append(
-            f"| {row['preset']} | {b['p50_ms']:.3f} | {b['p99_ms']:.3f} "
-            f"| {g['p50_ms']:.3f} | {g['p99_ms']:.3f} |"
-        )
+        cells = [f"{row[w]['p50_ms']:.3f} / {row[w]['p99_ms']:.3f}" for w in WAYS]
+        lines.append(f"| {row['preset']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

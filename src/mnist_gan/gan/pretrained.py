@@ -225,7 +225,7 @@ def assign_network_weights(
             )
     for key, variable in targets.items():
         variable.assign(np.asarray(arrays[key]).astype(variable.dtype))
-    gan.sampler.clear()  # its numpy copies of the old weights
+    gan.sampler.clear()  # its ONNX Runtime copies of the old weights
 
 
 # ------------------------------------------------------------------ save

@@ -1,11 +1,11 @@
 """Turning noise into MNIST-sized images, fast at every batch size.
 
-:class:`Sampler` serves ``MNISTGAN.generate``: up to :attr:`Sampler.NUMPY_PATH_MAX` images run
-through a numpy copy of the generator when its layers allow (``mnist_gan.gan.fastpath``;
-sub-millisecond for one image, where a TensorFlow call costs about half a millisecond before
-any maths), larger requests through one compiled TensorFlow function per chunk. Both compute
-the same function of the same noise (float32 rounding aside). The numpy copy is rebuilt when
-the generator's weights may have changed.
+:class:`Sampler` serves ``MNISTGAN.generate``. Up to :attr:`Sampler.SMALL_BATCH_MAX` images of
+an unconditional generator that is sampled again and again with unchanged weights run in ONNX
+Runtime (:mod:`mnist_gan.gan.onnx_path`: 0.1-0.2 ms for one image, where a TensorFlow call
+costs about half a millisecond before any maths); everything else runs through one compiled
+TensorFlow function per chunk. Both compute the same function of the same noise (float32
+rounding aside).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from mnist_gan.data.images import MNIST_SIDE
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.gan.fastpath import compile_numpy_generator
+from mnist_gan.gan.onnx_path import compile_onnx_generator
 
 
 def numpy_noise(n: int, latent_dim: int, noise: str, seed: int, index: int = 0) -> np.ndarray:
@@ -79,12 +79,15 @@ def _read_bytes(variable: keras.Variable) -> bytes:
 class Sampler:
     """Generates images from one GAN's generators; holds the compiled functions it reuses.
 
-    A numpy copy of a generator is rebuilt when the generator's last trainable weight has
-    changed (every training step and every weight load changes it; a checkpoint restore
-    also calls :meth:`clear`).
+    The ONNX Runtime copy of a generator is made on its :attr:`REPEATS_BEFORE_EXPORT`-th small
+    request in a row with unchanged weights (the export costs a second or more, which a
+    training loop that samples once per change would pay every time), and dropped when the
+    generator's last trainable weight changes (every training step and every weight load changes
+    it; a checkpoint restore also calls :meth:`clear`).
     """
 
-    NUMPY_PATH_MAX = 16
+    SMALL_BATCH_MAX = 16
+    REPEATS_BEFORE_EXPORT = 3
 
     def __init__(
         self,
@@ -95,7 +98,9 @@ class Sampler:
         self.latent_dim = latent_dim
         self.noise = noise
         self.pixel_range = pixel_range
-        self._numpy: dict[int, tuple[Any, Callable | None, Any]] = {}
+        # id(generator) -> [weight fingerprint, small requests seen with it, ONNX forward or
+        # None, the variable read for the fingerprint]
+        self._small: dict[int, list[Any]] = {}
         self._compiled: dict[int, Callable] = {}
 
     def generate(
@@ -112,8 +117,8 @@ class Sampler:
         for index, start in enumerate(range(0, num_samples, batch_size)):
             n = min(batch_size, num_samples - start)
             z = numpy_noise(n, self.latent_dim, self.noise, seed, index)
-            small = n <= self.NUMPY_PATH_MAX and labels is None
-            forward = self._numpy_forward(generator) if small else None
+            small = n <= self.SMALL_BATCH_MAX and labels is None
+            forward = self._onnx_forward(generator) if small else None
             if forward is not None:
                 low, high = self.pixel_range
                 chunks.append(np.clip(forward(z), low, high))
@@ -125,29 +130,32 @@ class Sampler:
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
 
     def clear(self) -> None:
-        """Forget the numpy copies (call after changing weights outside training)."""
-        self._numpy.clear()
+        """Forget the ONNX Runtime copies (call after changing weights outside training)."""
+        self._small.clear()
 
-    def _numpy_forward(self, generator: keras.Model) -> Callable | None:
-        """The numpy copy of ``generator`` (None if unsupported), rebuilt when stale."""
+    def _onnx_forward(self, generator: keras.Model) -> Callable | None:
+        """The ONNX Runtime copy of ``generator`` once it has earned one, else None."""
         try:
             if generator.output.shape[1] != MNIST_SIDE:
                 return None
         except (AttributeError, ValueError):  # a model never called (no symbolic output)
             return None
-        entry = self._numpy.get(id(generator))
+        entry = self._small.get(id(generator))
         # Every optimizer (or EMA) step and every load moves the last trainable weight: one read
         # tells a stale copy, where comparing all weights would cost more than the forward.
         last = (
-            entry[2]
+            entry[3]
             if entry is not None
             else (generator.trainable_variables or generator.variables)[-1]
         )
         fingerprint = _read_bytes(last)
         if entry is None or entry[0] != fingerprint:
-            entry = (fingerprint, compile_numpy_generator(generator), last)
-            self._numpy[id(generator)] = entry
-        return entry[1]
+            entry = [fingerprint, 0, None, last]
+            self._small[id(generator)] = entry
+        entry[1] += 1
+        if entry[1] == self.REPEATS_BEFORE_EXPORT:
+            entry[2] = compile_onnx_generator(generator)
+        return entry[2]
 
     def _compiled_sampler(self, generator: keras.Model) -> Callable:
         sampler = self._compiled.get(id(generator))
