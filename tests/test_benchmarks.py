@@ -63,3 +63,32 @@ def test_bench_generator_times_every_format():
     assert all(r["size_kib"] > 0 for r in rows[1:])
     table = latency_markdown(rows)
     assert table.count("\n") == 5 and "| tiny | onnx |" in table
+
+
+def test_op_profile_names_each_kernel_by_its_op_and_job():
+    from benchmarks.op_profile import GROUPS, group_of, kernel_type
+
+    assert kernel_type("_MklNativeFusedConv2D") == "Conv2D"
+    assert kernel_type("_MklNativeConv2DBackpropFilterWithBias") == "Conv2DBackpropFilter"
+    assert kernel_type("_MklNativeConv2DBackpropInput") == "Conv2DBackpropInput"
+    assert kernel_type("_MklMatMul") == "MatMul" and kernel_type("Mul") == "Mul"
+    cases = {
+        ("fast_generator_1/deconv2_1/conv_transpose", "Conv2DBackpropInput"): GROUPS[1],
+        ("gradient_tape/fast_discriminator_3/conv2_1/convolution/Conv2DBackpropFilter",
+         "Conv2DBackpropFilter"): GROUPS[2],
+        ("fast_generator_1/bn1_1/moments/SquaredDifference", "SquaredDifference"): "batch norm",
+        ("adam/Mul_11", "Mul"): "optimizer",
+        ("gradient_tape/gradient_tape/fast_discriminator_1/lrelu1_1/LeakyReluGrad",
+         "LeakyReluGrad"): "R1 second backward (element-wise)",
+        ("gradient_tape/Mul", "Mul"): "other element-wise",
+    }  # fmt: skip
+    for (name, op_type), group in cases.items():
+        assert group_of(name, op_type) == group, name
+
+
+def test_lock_latency_times_acquire_and_release():
+    from benchmarks.lock_latency import time_lock
+    from mnist_gan.reliability.lock import RunLock
+
+    result = time_lock(RunLock, calls=5)
+    assert 0 < result["p50_ms"] <= result["p99_ms"]
