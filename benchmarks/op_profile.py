@@ -21,10 +21,8 @@ Results: ``benchmarks/results/op_profile.{json,md}`` and docs/speed.md.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import glob
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -32,10 +30,16 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.roofline import CONV, MATMUL, RESULTS, op_flops, preset_batch  # noqa: E402
+from benchmarks.roofline import (  # noqa: E402
+    CONV,
+    MATMUL,
+    op_flops,
+    preset_batch,
+    step_benchmark_args,
+    write_result,
+)
 
 GROUPS = (
     "conv forward",
@@ -199,25 +203,12 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Parse arguments, profile, print the tables and write the result files."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", default="fast,sfast,cfast,dcgan")
-    parser.add_argument("--steps", type=int, default=20, help="profiled and timed steps (20)")
-    parser.add_argument("--threads", type=int, default=1, help="intra-op threads (1: one core)")
-    parser.add_argument("--out", default=str(RESULTS / "op_profile"), help="file stem")
-    args = parser.parse_args(argv)
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    np.random.seed(0)
+    args = step_benchmark_args(argv, __doc__.splitlines()[0], 20, "op_profile")
     result = {
         "rows": [profile(name, args.steps) for name in args.presets.split(",")],
         "threads": args.threads,
-        "tensorflow": tf.__version__,
-        "load_before": os.getloadavg()[0],
     }
-    table = markdown(result)
-    print(table)
-    Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1))
-    Path(args.out).with_suffix(".md").write_text(table + "\n")
+    write_result(result, markdown(result), args.out)
     return result
 
 

@@ -208,28 +208,40 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Parse arguments, measure, print the table and write the result files."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def step_benchmark_args(
+    argv: list[str] | None, description: str, steps: int, stem: str
+) -> argparse.Namespace:
+    """The options every step benchmark takes (``--presets --steps --threads --out``), parsed,
+    with TensorFlow pinned to ``--threads`` intra- and inter-op threads."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--presets", default="fast,sfast,cfast,dcgan")
-    parser.add_argument("--steps", type=int, default=40, help="timed steps per preset (40)")
+    parser.add_argument("--steps", type=int, default=steps, help=f"timed steps ({steps})")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (1: one core)")
-    parser.add_argument("--out", default=str(RESULTS / "roofline"), help="file stem for .json/.md")
+    parser.add_argument("--out", default=str(RESULTS / stem), help="file stem for .json/.md")
     args = parser.parse_args(argv)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    return args
+
+
+def write_result(result: dict[str, Any], table: str, stem: str) -> None:
+    """Print ``table`` and write ``stem.json`` (with the load average) and ``stem.md``."""
+    result.update(tensorflow=tf.__version__, load_before=os.getloadavg()[0])
+    print(table)
+    Path(stem).with_suffix(".json").write_text(json.dumps(result, indent=1))
+    Path(stem).with_suffix(".md").write_text(table + "\n")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse arguments, measure, print the table and write the result files."""
+    args = step_benchmark_args(argv, __doc__.splitlines()[0], 40, "roofline")
     result = measure(args.presets.split(","), args.steps)
     result.update(
         threads=args.threads,
         machine=platform.processor() or platform.machine(),
         devices=[d.name for d in tf.config.list_logical_devices()],
-        tensorflow=tf.__version__,
-        load_before=os.getloadavg()[0],
     )
-    table = markdown(result)
-    print(table)
-    Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=1))
-    Path(args.out).with_suffix(".md").write_text(table + "\n")
+    write_result(result, markdown(result), args.out)
     return result
 
 
