@@ -5,6 +5,10 @@ a terminal) gets one plain line per epoch instead of thousands of ``\\r``-redraw
 
     mode = resolve_progress(args.progress)            # "bar" | "epoch" | "none"
     gan.fit(..., verbose=fit_verbose(mode), callbacks=[*progress_callbacks(mode), ...])
+
+The epoch line is ours, not Keras's ``verbose=2``: that prints two lines per epoch
+(``Epoch 3/30``, then ``600/600 - 12s - 20ms/step - d_loss: ...``; Keras 3.15), and the design
+asks for one line an epoch in a log file or CI.
 """
 
 from __future__ import annotations
