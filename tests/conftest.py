@@ -5,6 +5,10 @@ import os
 from collections.abc import Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One worker per core already: a second intra-op thread per worker (and per subprocess a
+    # test starts) only makes the workers' kernels wait for each other's cores.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
