@@ -53,7 +53,7 @@ def compile_onnx_generator(generator: Any) -> OnnxForward | None:
     with tempfile.TemporaryDirectory(prefix="mnist-gan-onnx-") as folder:
         path = Path(folder) / "generator.onnx"
         try:
-            with warnings.catch_warnings():  # the converter's numpy deprecation notes
+            with warnings.catch_warnings(), _quiet("tf2onnx"):  # its notes are not the user's
                 warnings.simplefilter("ignore")
                 generator.export(str(path), format="onnx", verbose=False, input_signature=signature)
             model = path.read_bytes()
