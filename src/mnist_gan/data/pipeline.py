@@ -55,11 +55,7 @@ def make_dataset(
     order = tf.data.Dataset.range(int(x.shape[0]))
     if shuffle:
         order = order.shuffle(int(x.shape[0]), seed=seed, reshuffle_each_iteration=True)
-    return (
-        order.batch(batch_size)
-        .map(lambda idx: tf.gather(x, idx), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    return _prefetched(order.batch(batch_size).map(lambda idx: tf.gather(x, idx)))
 
 
 def make_epoch_dataset(
@@ -105,19 +101,35 @@ def make_epoch_dataset(
 
     ds = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(epoch_batches)
     if labels is None:
-        ds = ds.map(
-            lambda idx: _scale_tf(tf.gather(x, idx), pixel_range),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        ds = ds.map(lambda idx: _scale_tf(tf.gather(x, idx), pixel_range))
     else:
         y = tf.constant(np.asarray(labels, np.int32)[: int(count)])
         if int(y.shape[0]) != count:
             raise MNISTGANError(f"{count} images but {int(y.shape[0])} labels")
-        ds = ds.map(
-            lambda idx: (_scale_tf(tf.gather(x, idx), pixel_range), tf.gather(y, idx)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    return ds.prefetch(tf.data.AUTOTUNE)
+        ds = ds.map(lambda idx: (_scale_tf(tf.gather(x, idx), pixel_range), tf.gather(y, idx)))
+    return _prefetched(ds)
+
+
+# Batches a pipeline keeps ready ahead of the step. A batch is one gather from memory (well under
+# a millisecond against a step of tens), so two in flight keep any step fed.
+PREFETCH_BATCHES = 2
+
+
+def _prefetched(dataset):
+    """``dataset`` with :data:`PREFETCH_BATCHES` prefetched and tf.data's autotuning off.
+
+    Why off: an autotuned iterator runs a model thread that sleeps up to 60 s between tuning
+    passes, and the iterator's destructor waits for that thread. When the thread misses the
+    cancellation's wake-up (a race, frequent on a busy 2-core machine), freeing the iterator
+    after ``fit`` (at a garbage collection, often much later) froze the process for the rest of
+    the sleep: 5 to 41 s in the test suite (TensorFlow 2.21, docs/tests.md). A gather needs no
+    tuning, so there is nothing to lose.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(PREFETCH_BATCHES).with_options(options)
 
 
 def steps_per_epoch(num_images: int, batch_size: int) -> int:
