@@ -1,9 +1,13 @@
-"""Helpers for tests that run ``mnist-gan train`` in a real process and wait on it."""
+"""Helpers for tests that run ``mnist-gan`` in a real process and wait on it."""
 
 import os
 import subprocess
 import sys
+import textwrap
 import time
+from pathlib import Path
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def train_command(data, out, epochs):
@@ -28,3 +32,48 @@ def wait_for(predicate, seconds=120):
             return
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+# Runs the CLI like `python -m mnist_gan`, then says on stdout whether TensorFlow/Keras were
+# imported, whatever way main ended (argparse exits through SystemExit).
+RUNNER = textwrap.dedent(
+    """
+    import sys
+    from mnist_gan.cli import main
+    try:
+        status = main(sys.argv[1:])
+    except SystemExit as stop:
+        status = stop.code
+    loaded = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "keras"})
+    print("HEAVY_MODULES=" + ",".join(loaded))
+    sys.exit(status)
+    """
+)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CPP_MIN_LOG_LEVEL", "MNIST_GAN_TF_LOGS")
+    }
+    env["PYTHONPATH"] = SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=cli_env(),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def heavy_modules(result: subprocess.CompletedProcess) -> str:
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("HEAVY_MODULES=")]
+    return line.removeprefix("HEAVY_MODULES=")

@@ -23,6 +23,7 @@ from mnist_gan.data.images import make_grid
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.gan.walk import interpolate, walk_images
 from tests.conftest import synthetic_digits
+from tests.helpers import SRC, cli_env, heavy_modules, run_cli
 from tests.runtimes import require
 
 
@@ -396,56 +397,8 @@ def test_export_cli_saved_model_from_a_checkpoint(run_dir, gan, tmp_path, capsys
     assert images.shape == (3, 28, 28) and images.dtype == np.uint8
 
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
-
-
 # TensorFlow's start-up lines on a machine without a GPU (TF 2.21)
 TF_NOISE = ("absl::InitializeLog", "cudart_stub", "Could not find cuda drivers", "cuInit")
-
-
-# Runs the CLI like `python -m mnist_gan`, then says on stdout whether TensorFlow/Keras were
-# imported, whatever way main ended (argparse exits through SystemExit).
-RUNNER = textwrap.dedent(
-    """
-    import sys
-    from mnist_gan.cli import main
-    try:
-        status = main(sys.argv[1:])
-    except SystemExit as stop:
-        status = stop.code
-    loaded = sorted({m.split(".")[0] for m in sys.modules} & {"tensorflow", "keras"})
-    print("HEAVY_MODULES=" + ",".join(loaded))
-    sys.exit(status)
-    """
-)
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("TF_CPP_MIN_LOG_LEVEL", "MNIST_GAN_TF_LOGS")
-    }
-    env["PYTHONPATH"] = SRC + os.pathsep + os.environ.get("PYTHONPATH", "")
-    env.update(extra)
-    return env
-
-
-def run_cli(*args: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", RUNNER, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=_env(),
-        timeout=timeout,
-        check=False,
-    )
-
-
-def heavy_modules(result: subprocess.CompletedProcess) -> str:
-    (line,) = [x for x in result.stdout.splitlines() if x.startswith("HEAVY_MODULES=")]
-    return line.removeprefix("HEAVY_MODULES=")
 
 
 def assert_early_error(result: subprocess.CompletedProcess, message: str) -> None:
@@ -550,7 +503,7 @@ def test_the_package_and_its_settings_import_without_tensorflow() -> None:
         """
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), timeout=60
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -595,7 +548,7 @@ def _run(argv: list[str], cwd: Path, timeout: int = 300, **env: str) -> subproce
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=_env(**env),
+        env=cli_env(**env),
         timeout=timeout,
         check=False,
     )
@@ -655,7 +608,7 @@ def test_a_failing_tensorflow_import_shows_what_was_caught(tmp_path: Path) -> No
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**_env(), "PYTHONPATH": f"{fake}{os.pathsep}{SRC}"},
+        env={**cli_env(), "PYTHONPATH": f"{fake}{os.pathsep}{SRC}"},
         timeout=60,
         check=False,
     )

@@ -206,11 +206,13 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_train(args: argparse.Namespace) -> None:
     from mnist_gan.models.presets import make_config
+    from mnist_gan.reliability.lock import RunLock
 
     settings = _train_settings(args)
     config = make_config(settings.pop("preset"), **settings)
     if config.data_path is not None and not Path(config.data_path).exists():
         raise MNISTGANError(f"MNIST data path {config.data_path} does not exist")
+    RunLock(config.output_dir).check_free()  # a busy folder is refused before TensorFlow loads
 
 
 def _train(args: argparse.Namespace) -> int:

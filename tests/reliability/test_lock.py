@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.reliability.lock import LOCK_NAME, RunLock
-from tests.helpers import start, train_command, wait_for
+from tests.helpers import heavy_modules, run_cli, train_command
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -148,18 +147,34 @@ def test_unwritable_folder_is_a_user_error(tmp_path):
         RunLock(blocker / "run").acquire()
 
 
-def test_a_second_trainer_on_the_same_folder_is_refused(tmp_path, tiny_npz):
+def test_a_second_trainer_on_the_same_folder_is_refused_before_tensorflow(tmp_path, tiny_npz):
+    # The holder takes the lock as a trainer does (tests/training/test_trainer.py checks that
+    # a training run holds it); the refusal must come from the command's early checks.
     out = tmp_path / "run"
-    first = start(train_command(tiny_npz, out, 400))
+    holder = _start_holder(out)
     try:
-        wait_for(lambda: list_checkpoints(out / "checkpoints"))
-        second = subprocess.run(
-            train_command(tiny_npz, out, 400), capture_output=True, text=True, timeout=120
-        )
-        assert second.returncode == 2
-        last = second.stderr.strip().splitlines()[-1]
-        assert last.startswith("error: ") and f"process {first.pid}" in last
+        second = run_cli(*train_command(tiny_npz, out, 400)[3:], cwd=tmp_path)
     finally:
-        first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=60)
-    assert first.returncode == 143
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        holder.stdout.close()
+        holder.stderr.close()
+    assert second.returncode == 2
+    last = second.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"process {holder.pid}" in last
+    assert heavy_modules(second) == "", "TensorFlow was loaded before the refusal"
+
+
+def test_check_free_refuses_a_held_folder_and_takes_nothing(tmp_path):
+    missing = tmp_path / "not-yet"
+    RunLock(missing).check_free()
+    assert not missing.exists()  # a probe creates nothing
+    with (
+        RunLock(tmp_path, argv=["first"]),
+        pytest.raises(MNISTGANError, match=f"process {os.getpid()}"),
+    ):
+        RunLock(tmp_path).check_free()
+    RunLock(tmp_path).check_free()
+    assert not (tmp_path / LOCK_NAME).exists()
+    with RunLock(tmp_path):  # the probe left the folder free
+        pass

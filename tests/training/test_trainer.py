@@ -3,6 +3,7 @@ the time budget, Ctrl-C and timed snapshots (each resumes exactly), the EMA sett
 a truncated newest checkpoint set aside on resume."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from mnist_gan import MNISTGANError
 from mnist_gan.gan import checkpoint
 from mnist_gan.gan.checkpoint import list_checkpoints
+from mnist_gan.reliability.lock import RunLock
 from mnist_gan.training.trainer import GANTrainer, train_gan
 from tests.conftest import synthetic_digits
 
@@ -26,7 +28,18 @@ def make_trainer(output_dir, images, **overrides):
 def test_training_writes_grids_checkpoint_curves_and_model(tmp_path, tiny_images, caplog):
     caplog.set_level("INFO", logger="mnist_gan")
     trainer = make_trainer(tmp_path / "run", tiny_images, epochs=2)
-    history = trainer.train(verbose=0)
+    refusals = []
+
+    class TryTheLock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            try:
+                RunLock(tmp_path / "run").acquire()
+            except MNISTGANError as err:
+                refusals.append(str(err))
+
+    history = trainer.train(callbacks=[TryTheLock()], verbose=0)
+    # The run holds its folder while it trains: every other taker is refused, naming it.
+    assert len(refusals) == 6 and all(f"process {os.getpid()}" in r for r in refusals)
     out = tmp_path / "run"
     grids = sorted(p.name for p in (out / "generated_samples").glob("*.png"))
     # 3 steps per epoch (96 images / 40): grids at steps 2, 4, 6 (6 is also the end).
