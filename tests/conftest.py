@@ -47,6 +47,39 @@ def op_determinism(on: bool) -> Iterator[None]:
             config.disable_op_determinism()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def keras_datasets_without_autotune() -> Iterator[None]:
+    """Every dataset Keras's ``fit`` builds (from arrays, or wrapping a ``tf.data`` one) runs
+    with tf.data's autotuning off, as the package's own pipelines do.
+
+    Why: an autotuned iterator's destructor waits out its model thread's sleep (up to 60 s)
+    when the thread misses the cancellation's wake-up (TensorFlow 2.21). Such iterators die at
+    a garbage collection, long after their ``fit``, and froze a test worker for 5-43 s at
+    random. Autotuning changes thread counts and buffer sizes, not values. Keras has no public
+    hook for a dataset's options, hence the patch of its adapter factory (tests only).
+    """
+    import tensorflow as tf
+    from keras.src.trainers import data_adapters
+
+    make_adapter = data_adapters.get_data_adapter
+
+    def get_data_adapter(*args, **kwargs):
+        adapter = make_adapter(*args, **kwargs)
+        make_dataset = adapter.get_tf_dataset
+
+        def get_tf_dataset():
+            options = tf.data.Options()
+            options.autotune.enabled = False
+            return make_dataset().with_options(options)
+
+        adapter.get_tf_dataset = get_tf_dataset
+        return adapter
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(data_adapters, "get_data_adapter", get_data_adapter)
+        yield
+
+
 @pytest.fixture
 def deterministic_ops() -> Iterator[None]:
     """Op determinism on for the test (bit-equal reruns), restored to its previous state after."""
@@ -72,3 +105,15 @@ def tiny_npz(tmp_path):
         y_test=rng.integers(0, 10, 40).astype(np.uint8),
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def tiny_preset() -> Iterator[str]:
+    """The tests' ``tiny`` preset (``tests/tiny.py``) known to ``make_config`` for the module's
+    tests, then removed, so tests that list the presets never see it; yields its name."""
+    from mnist_gan.models.presets import PRESETS
+    from tests.tiny import NAME, TINY
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PRESETS, NAME, TINY)
+        yield NAME

@@ -7,21 +7,29 @@ import textwrap
 import time
 from pathlib import Path
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+ROOT = Path(__file__).resolve().parents[1]
+SRC = str(ROOT / "src")
 
 
-def train_command(data, out, epochs):
+def train_arguments(data, out, epochs, preset="tiny"):
+    """``mnist-gan train`` arguments for a quick run of ``preset`` on ``data`` into ``out``."""
     return [
-        sys.executable, "-m", "mnist_gan", "train", "--preset", "fast", "--no-jit-compile",
+        "train", "--preset", preset, "--no-jit-compile",
         "--data", str(data), "--output-dir", str(out), "--epochs", str(epochs),
         "--batch-size", "50", "--seed", "3", "--sample-frequency", "0",
     ]  # fmt: skip
 
 
+def train_command(data, out, epochs):
+    """A real ``mnist-gan train`` process on the tests' tiny preset (``python -m
+    tests.tiny_cli``: the command line with ``tiny`` registered; run it with ``cwd=ROOT``)."""
+    return [sys.executable, "-m", "tests.tiny_cli", *train_arguments(data, out, epochs)]
+
+
 def start(command):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
     )
 
 

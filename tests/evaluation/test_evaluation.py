@@ -219,14 +219,20 @@ def test_eval_every_setting() -> None:
 
 
 def test_trainer_eval_every_runs_the_callback_before_the_checkpoint(
-    tmp_path, reference, monkeypatch
+    tmp_path, reference, monkeypatch, tiny_preset
 ) -> None:
     from mnist_gan.training.callbacks import CheckpointCallback
     from mnist_gan.training.trainer import GANTrainer
 
     monkeypatch.setattr("mnist_gan.evaluation.callback.reference_statistics", lambda: reference)
     trainer = GANTrainer(
-        epochs=1, batch_size=32, output_dir=tmp_path, seed=0, eval_every=1, latent_dim=16
+        epochs=1,
+        batch_size=32,
+        output_dir=tmp_path,
+        seed=0,
+        eval_every=1,
+        latent_dim=16,
+        preset=tiny_preset,
     )
     trainer.load_data(strokes(64))
     kinds = [type(c) for c in trainer.get_default_callbacks()]

@@ -115,9 +115,9 @@ def test_divergence_message_names_step_loss_and_remedies():
     assert "--r1-gamma" in text and "custom networks" in text
 
 
-def test_divergence_stops_with_a_clear_error_and_saves_no_nan(tmp_path):
+def test_divergence_stops_with_a_clear_error_and_saves_no_nan(tmp_path, tiny_preset):
     trainer = GANTrainer(
-        output_dir=tmp_path, batch_size=40, epochs=5, seed=1, jit_compile=False,
+        output_dir=tmp_path, preset=tiny_preset, batch_size=40, epochs=5, seed=1, jit_compile=False,
         g_learning_rate=1e30, d_learning_rate=1e30, sample_frequency=1,
     )  # fmt: skip
     trainer.load_data(synthetic_digits(80))
@@ -146,25 +146,25 @@ class PoisonOnce(keras.callbacks.Callback):
 
 def rollback_trainer(out, **settings):
     trainer = GANTrainer(
-        output_dir=out, batch_size=40, epochs=3, seed=1, jit_compile=False,
+        output_dir=out, preset="tiny", batch_size=40, epochs=3, seed=1, jit_compile=False,
         on_divergence="rollback", **settings,
     )  # fmt: skip
     trainer.load_data(synthetic_digits(80))
     return trainer
 
 
-def test_rollback_reloads_the_last_good_checkpoint_with_lower_rates(tmp_path, caplog):
+def test_rollback_reloads_the_last_good_checkpoint_with_lower_rates(tmp_path, caplog, tiny_preset):
     trainer = rollback_trainer(tmp_path)
     trainer.train(callbacks=[PoisonOnce(at=3)], verbose=0)  # step 3: in the second epoch
     assert trainer.completed_epochs == 3 and int(trainer.gan.g_optimizer.iterations) == 6
     (record,) = json.loads((tmp_path / "history.json").read_text())["rollbacks"]
     assert record["step"] >= 3 and record["resumed_from"].endswith("ckpt-epoch-0001.npz")
-    assert record["g_learning_rate"] == pytest.approx(1e-4)  # dcgan's 2e-4, halved
+    assert record["g_learning_rate"] == pytest.approx(1e-4)  # the declared 2e-4 (dcgan's), halved
     assert "rolled back to" in caplog.text
     assert all(np.isfinite(v.numpy()).all() for v in trainer.gan.weights)
 
 
-def test_rollbacks_are_bounded(tmp_path):
+def test_rollbacks_are_bounded(tmp_path, tiny_preset):
     trainer = rollback_trainer(tmp_path, max_rollbacks=2)
     with pytest.raises(MNISTGANError, match="2 rollbacks did not help"):
         trainer.train(callbacks=[PoisonOnce(at=3, always=True)], verbose=0)

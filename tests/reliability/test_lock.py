@@ -16,7 +16,7 @@ import pytest
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.reliability.lock import LOCK_NAME, RunLock
-from tests.helpers import heavy_modules, run_cli, train_command
+from tests.helpers import heavy_modules, run_cli, train_arguments
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -153,7 +153,7 @@ def test_a_second_trainer_on_the_same_folder_is_refused_before_tensorflow(tmp_pa
     out = tmp_path / "run"
     holder = _start_holder(out)
     try:
-        second = run_cli(*train_command(tiny_npz, out, 400)[3:], cwd=tmp_path)
+        second = run_cli(*train_arguments(tiny_npz, out, 400, preset="fast"), cwd=tmp_path)
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)

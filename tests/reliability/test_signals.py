@@ -16,7 +16,7 @@ import pytest
 
 from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
-from tests.helpers import start, train_command, wait_for
+from tests.helpers import ROOT, start, train_command, wait_for
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -160,10 +160,11 @@ def test_a_signal_checkpoints_the_current_step_and_exits_conventionally(
     assert "\r" not in stdout and stdout.count("epoch ") >= 1
     # The same command resumes from where the signal stopped it.
     again = subprocess.run(
-        [*train_command(tiny_npz, out, summary["epochs_done"] + 1)],
+        train_command(tiny_npz, out, summary["epochs_done"] + 1),
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=ROOT,
     )
     assert again.returncode == 0, again.stderr
     assert f"Resuming from {newest}" in again.stdout

@@ -78,9 +78,9 @@ def test_missing_tensorboard_package_is_a_clear_error(monkeypatch):
         require_tensorboard()
 
 
-def test_training_logs_scalars_and_grids_and_a_resume_appends(tmp_path, tiny_images):
+def test_training_logs_scalars_and_grids_and_a_resume_appends(tmp_path, tiny_images, tiny_preset):
     out = tmp_path / "run"
-    settings = dict(batch_size=40, sample_frequency=2, seed=3, output_dir=out)
+    settings = dict(preset=tiny_preset, batch_size=40, sample_frequency=2, seed=3, output_dir=out)
     first = GANTrainer(epochs=1, tensorboard="tensorboard", animate=True, **settings)
     first.load_data(tiny_images)
     first.train(verbose=0)  # 3 steps per epoch: 96 images / 40

@@ -16,7 +16,9 @@ from mnist_gan.reliability.lock import RunLock
 from mnist_gan.training.trainer import GANTrainer, train_gan
 from tests.conftest import synthetic_digits
 
-FAST = {"batch_size": 40, "sample_frequency": 2, "jit_compile": False}  # XLA compiles slowly
+# The tiny preset (tests/tiny.py): these tests check what happens around the steps.
+pytestmark = pytest.mark.usefixtures("tiny_preset")
+FAST = {"preset": "tiny", "batch_size": 40, "sample_frequency": 2, "jit_compile": False}
 
 
 def make_trainer(output_dir, images, **overrides):
@@ -150,14 +152,19 @@ def test_wrongly_shaped_training_images_are_a_clear_error():
 
 def test_limit_and_train_gan(tmp_path, tiny_npz):
     trainer = train_gan(
-        epochs=1, data_path=str(tiny_npz), limit=50, output_dir=tmp_path / "t", batch_size=25
+        epochs=1,
+        data_path=str(tiny_npz),
+        limit=50,
+        output_dir=tmp_path / "t",
+        batch_size=25,
+        preset="tiny",
     )
     assert len(trainer.train_images) == 50
     assert int(trainer.gan.g_optimizer.iterations) == 2
 
 
 def run(output_dir, images, **overrides):
-    overrides.setdefault("jit_compile", False)
+    overrides = {"preset": "tiny", "jit_compile": False, **overrides}
     trainer = GANTrainer(output_dir=output_dir, batch_size=24, seed=5, **overrides)
     trainer.load_data(images)
     trainer.train(verbose=0)
@@ -197,7 +204,7 @@ def test_interrupt_saves_the_current_step(tmp_path, tiny_images, deterministic_o
 
     straight = run(tmp_path / "a", tiny_images, epochs=2)
     trainer = GANTrainer(
-        output_dir=tmp_path / "b", batch_size=24, seed=5, epochs=2, jit_compile=False
+        output_dir=tmp_path / "b", preset="tiny", batch_size=24, seed=5, epochs=2, jit_compile=False
     )
     trainer.load_data(tiny_images)
     with pytest.raises(KeyboardInterrupt):
@@ -233,12 +240,16 @@ def test_snapshots_every_n_minutes_continue_across_resume(tmp_path, tiny_images)
 
 def test_a_truncated_newest_checkpoint_is_set_aside_and_the_one_before_used(tmp_path, caplog):
     images = synthetic_digits(80)
-    trainer = GANTrainer(output_dir=tmp_path, batch_size=40, epochs=2, seed=1, jit_compile=False)
+    trainer = GANTrainer(
+        output_dir=tmp_path, preset="tiny", batch_size=40, epochs=2, seed=1, jit_compile=False
+    )
     trainer.load_data(images)
     trainer.train(verbose=0)
     (_, older), (_, newest) = list_checkpoints(tmp_path / "checkpoints")
     newest.write_bytes(newest.read_bytes()[:1000])  # power loss mid-copy
-    resumed = GANTrainer(output_dir=tmp_path, batch_size=40, epochs=3, seed=1, jit_compile=False)
+    resumed = GANTrainer(
+        output_dir=tmp_path, preset="tiny", batch_size=40, epochs=3, seed=1, jit_compile=False
+    )
     resumed.load_data(images)
     resumed.train(verbose=0)
     assert str(newest) in caplog.text and "unreadable" in caplog.text
