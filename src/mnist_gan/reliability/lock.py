@@ -83,8 +83,9 @@ class RunLock:
         return self
 
     def check_free(self) -> None:
-        """Raise the :meth:`acquire` error if another process holds the folder now; take
-        nothing and create nothing.
+        """Raise the :meth:`acquire` error if another process holds the folder now; otherwise
+        return holding nothing (no folder is created; in an existing one the empty OS lock file
+        may be).
 
         For early answers: ``mnist-gan train`` calls it before loading TensorFlow (seconds), so
         a second trainer on a busy folder is refused at once. :meth:`acquire` still decides.
