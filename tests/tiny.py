@@ -1,6 +1,6 @@
 """The ``tiny`` preset: the declared defaults' recipe on two networks of a few hundred weights.
 
-Tests of orchestration (the trainer, callbacks, checkpoints, resume, signals, the lock, the
+Tests of orchestration (the trainer, callbacks, checkpoints, resume, signals, divergence, the
 distributed trainer) check what happens around a step, not what a preset's networks learn, so
 they build these: a step traces and runs in a fraction of a full network's time. It has the
 parts that orchestration must carry: batch norm (moving statistics in checkpoints, synchronised
