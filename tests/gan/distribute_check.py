@@ -73,8 +73,11 @@ class FixedNoiseGAN(MNISTGAN):
         return z[distribute.replica_id() * per : (distribute.replica_id() + 1) * per]
 
 
-def one_step(strategy, settings: dict, batch_norm: bool = False, sync: bool = True) -> dict:
-    """Weights and logged losses after one step on the fixed batch under ``strategy``."""
+def one_step(
+    strategy, settings: dict, batch_norm: bool = False, sync: bool = True, eager: bool = False
+) -> dict:
+    """Weights and logged losses after one step on the fixed batch under ``strategy``
+    (``eager``: the step runs as Python, untraced)."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(1)
     images = rng.uniform(-1, 1, (BATCH, 28, 28, 1)).astype("float32")
@@ -86,7 +89,12 @@ def one_step(strategy, settings: dict, batch_norm: bool = False, sync: bool = Tr
         if batch_norm:
             distribute.synchronize_batch_norm(gan.generator, sync)
             distribute.synchronize_batch_norm(gan.discriminator, sync)
-        gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+        gan.compile(
+            g_optimizer=keras.optimizers.SGD(0.5),
+            d_optimizer=keras.optimizers.SGD(0.5),
+            run_eagerly=eager,
+            jit_compile=False,
+        )
     history = gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(BATCH), epochs=1, verbose=0)
     return {
         "weights": [w.numpy().tolist() for w in gan.generator.weights + gan.discriminator.weights],
@@ -102,7 +110,10 @@ def check_step(cases: list[dict]) -> list[dict]:
     for case in cases:
         case = dict(case)
         batch_norm, sync = case.pop("batch_norm", False), case.pop("sync", True)
-        one = one_step(tf.distribute.get_strategy(), case, batch_norm, sync)
+        # The one-device reference runs eagerly: the same arithmetic without a trace (within
+        # 1.2e-7 of the traced step on this CPU, against the 1e-6 the test allows), which
+        # saves five of the ten traces.
+        one = one_step(tf.distribute.get_strategy(), case, batch_norm, sync, eager=True)
         two = one_step(mirrored, case, batch_norm, sync)
         diffs = [
             float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
