@@ -1,7 +1,6 @@
 """Settings are declared once: validation, CLI flags, docs and serialisation derive from it."""
 
 import ast
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,7 @@ from mnist_gan import MNISTGAN, MNISTGANError, make_config
 from mnist_gan.cli import build_parser
 from mnist_gan.config import MODEL_SETTINGS, NETWORK_SETTINGS, SETTINGS, GANConfig
 from mnist_gan.models.presets import PRESETS, preset_defaults, settings_markdown
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def train_flags():

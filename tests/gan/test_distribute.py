@@ -9,14 +9,13 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from mnist_gan import MNISTGANError
 from mnist_gan.gan.distribute import check_global_batch, make_strategy, replicas
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "gan" / "distribute_check.py"
 # Both losses and update modes, R1 with each loss; per-replica vs synchronised batch norm.
 CASES = [

@@ -17,8 +17,7 @@ from mnist_gan.data.images import to_uint8
 from mnist_gan.gan import pretrained
 from mnist_gan.logs import log_to_console
 from tests.conftest import synthetic_digits
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
 
 
 def trained_like(gan: MNISTGAN, seed: int) -> MNISTGAN:

@@ -16,10 +16,7 @@ import pytest
 
 from mnist_gan.errors import MNISTGANError
 from mnist_gan.reliability.lock import LOCK_NAME, RunLock
-from tests.helpers import heavy_modules, run_cli, train_arguments
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
+from tests.helpers import SRC, heavy_modules, run_cli, train_arguments
 
 HOLDER = textwrap.dedent(
     """

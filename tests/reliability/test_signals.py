@@ -10,17 +10,13 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from mnist_gan.cli import main
 from mnist_gan.gan.checkpoint import list_checkpoints
 from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
-from tests.helpers import start, train_arguments, train_command, wait_for
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
+from tests.helpers import SRC, start, train_arguments, train_command, wait_for
 
 TRAINER = textwrap.dedent(
     """

@@ -19,8 +19,7 @@ from mnist_gan.training.progress import (
     progress_callbacks,
     resolve_progress,
 )
-
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+from tests.helpers import SRC
 
 
 class FakeTTY(io.StringIO):
