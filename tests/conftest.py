@@ -58,8 +58,9 @@ def keras_datasets_without_autotune() -> Iterator[None]:
     random. Autotuning changes thread counts and buffer sizes, not values. Keras has no public
     hook for a dataset's options, hence the patch of its adapter factory (tests only).
     """
-    import tensorflow as tf
     from keras.src.trainers import data_adapters
+
+    from mnist_gan.data.pipeline import without_autotune
 
     make_adapter = data_adapters.get_data_adapter
 
@@ -68,9 +69,7 @@ def keras_datasets_without_autotune() -> Iterator[None]:
         make_dataset = adapter.get_tf_dataset
 
         def get_tf_dataset():
-            options = tf.data.Options()
-            options.autotune.enabled = False
-            return make_dataset().with_options(options)
+            return without_autotune(make_dataset())
 
         adapter.get_tf_dataset = get_tf_dataset
         return adapter

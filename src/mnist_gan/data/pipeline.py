@@ -6,10 +6,15 @@ trainer); :func:`as_image_batch_tf` is the model's own input handling.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from mnist_gan.data.images import MNIST_SIDE
 from mnist_gan.errors import MNISTGANError
+
+if TYPE_CHECKING:  # TensorFlow loads on first use, not with this module
+    import tensorflow as tf
 
 
 def scale_pixels(pixels, pixel_range: tuple[float, float] = (-1.0, 1.0)):
@@ -116,20 +121,25 @@ PREFETCH_BATCHES = 2
 
 
 def _prefetched(dataset):
-    """``dataset`` with :data:`PREFETCH_BATCHES` prefetched and tf.data's autotuning off.
+    """``dataset`` with :data:`PREFETCH_BATCHES` prefetched and tf.data's autotuning off."""
+    return without_autotune(dataset.prefetch(PREFETCH_BATCHES))
+
+
+def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``dataset`` with tf.data's autotuning off; the elements and their order are unchanged.
 
     Why off: an autotuned iterator runs a model thread that sleeps up to 60 s between tuning
     passes, and the iterator's destructor waits for that thread. When the thread misses the
     cancellation's wake-up (a race, frequent on a busy 2-core machine), freeing the iterator
     after ``fit`` (at a garbage collection, often much later) froze the process for the rest of
-    the sleep: 5 to 41 s in the test suite (TensorFlow 2.21, docs/tests.md). A gather needs no
-    tuning, so there is nothing to lose.
+    the sleep: 5 to 41 s in the test suite (TensorFlow 2.21, docs/tests.md). This module's
+    pipelines only gather from memory, which needs no tuning.
     """
     import tensorflow as tf
 
     options = tf.data.Options()
     options.autotune.enabled = False
-    return dataset.prefetch(PREFETCH_BATCHES).with_options(options)
+    return dataset.with_options(options)
 
 
 def steps_per_epoch(num_images: int, batch_size: int) -> int:
