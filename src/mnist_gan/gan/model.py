@@ -23,6 +23,7 @@ from mnist_gan.errors import MNISTGANError
 from mnist_gan.gan import distribute, ema, losses
 from mnist_gan.gan.sampling import Sampler, resolve_labels, to_mnist_size
 from mnist_gan.models import rng
+from mnist_gan.models.common import full_precision
 from mnist_gan.models.presets import build_networks, make_config
 from mnist_gan.models.selfcond import ClusterDraw, unconditional_view
 
@@ -266,7 +267,8 @@ class MNISTGAN(keras.Model):
         all of them, or the first ``n_real``."""
         gamma = self.config.r1_gamma
         if gamma <= 0:
-            return self._discriminate(images, labels), tf.constant(0.0)
+            logits = self._discriminate(images, labels)
+            return logits, tf.zeros((), logits.dtype)
         with tf.GradientTape() as tape:
             tape.watch(images)
             logits = self._discriminate(images, labels)
@@ -279,12 +281,14 @@ class MNISTGAN(keras.Model):
 
     # ------------------------------------------------------------------ data, noise, sampling
     def prepare_real_images(self, data: Any) -> tf.Tensor:
-        """A batch (images, or (images, labels)) as float32 ``(B, S, S, 1)`` in the pixel range.
+        """A batch (images, or (images, labels)) as float32 ``(B, S, S, 1)`` in the pixel range
+        (float64 when that is Keras's ``floatx``, as the generator's output then is).
 
         See :func:`mnist_gan.data.pipeline.as_image_batch_tf` for the accepted shapes and dtypes.
         """
         images = data[0] if isinstance(data, tuple | list) else data
-        return as_image_batch_tf(images, self.config.pixel_range, self.config.image_size)
+        batch = as_image_batch_tf(images, self.config.pixel_range, self.config.image_size)
+        return tf.cast(batch, full_precision())
 
     @property
     def conditional(self) -> bool:

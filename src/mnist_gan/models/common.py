@@ -1,4 +1,5 @@
-"""Small layer helpers shared by the builders of designs that come from PyTorch."""
+"""Small helpers shared by the network builders: the full-precision dtype of the layers that
+must not run in reduced precision, and PyTorch-style batch norm."""
 
 from __future__ import annotations
 
@@ -18,3 +19,12 @@ def torch_batch_norm(
     return layers.BatchNormalization(
         momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_initializer, name=name
     )
+
+
+def full_precision() -> str:
+    """The dtype of the layers that must not run in reduced precision: the generator's output
+    activation and the discriminator's logit (images leave the model in a fixed range; the losses
+    and R1 see exact logits). float32, or float64 when that is Keras's ``floatx``: the regression
+    pins train every preset wholly in float64 (``tests/test_regression.py``).
+    """
+    return "float64" if keras.config.floatx() == "float64" else "float32"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from mnist_gan.models.common import full_precision
 from mnist_gan.models.fast import fast_features
 
 
@@ -40,7 +41,7 @@ def build_cgan_generator(
         x = layers.Conv2DTranspose(128, 4, strides=2, padding="same", name=f"deconv{i}")(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"lrelu{i}")(x)
     x = layers.Conv2D(1, 7, padding="same", name="to_image")(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model([z, label], image, name="cgan_generator")
 
 
@@ -56,7 +57,7 @@ def build_cgan_discriminator(num_classes: int = 10) -> keras.Model:
     x = layers.Conv2D(128, 3, strides=2, padding="same", name="conv2")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
     x = layers.GlobalMaxPooling2D(name="pool")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    logit = layers.Dense(1, dtype=full_precision(), name="logit")(x)
     return keras.Model([image, label], logit, name="cgan_discriminator")
 
 
@@ -106,7 +107,7 @@ def build_cfast_generator(
     )(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(norm(x, "bn1"))
     x = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="deconv2")(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model([z, label], image, name="cfast_generator")
 
 
@@ -114,8 +115,8 @@ def build_cfast_discriminator(num_classes: int = 10, width: int = 32) -> keras.M
     """Projection discriminator on ``fast``'s features: ``[image, label]`` -> logits."""
     image, label = keras.Input(shape=(28, 28, 1), name="image"), _label_input()
     features = fast_features(image, width)
-    unconditional = layers.Dense(1, dtype="float32", name="logit")(features)
+    unconditional = layers.Dense(1, dtype=full_precision(), name="logit")(features)
     embedded = layers.Embedding(num_classes, features.shape[-1], name="projection")(label)
     projection = layers.Dot(axes=1, name="project_label")([embedded, features])
-    logit = layers.Add(dtype="float32", name="projected_logit")([unconditional, projection])
+    logit = layers.Add(dtype=full_precision(), name="projected_logit")([unconditional, projection])
     return keras.Model([image, label], logit, name="cfast_discriminator")

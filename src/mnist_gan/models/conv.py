@@ -27,7 +27,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from mnist_gan.models.common import torch_batch_norm
+from mnist_gan.models.common import full_precision, torch_batch_norm
 
 
 def build_conv_generator(latent_dim: int = 100, output_activation: str = "tanh") -> keras.Model:
@@ -42,7 +42,7 @@ def build_conv_generator(latent_dim: int = 100, output_activation: str = "tanh")
     x = torch_batch_norm("bn2")(x)
     x = layers.ReLU(name="relu2")(x)
     x = layers.Conv2DTranspose(1, 3, strides=1, padding="same", name="deconv3")(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model(z, image, name="conv_generator")
 
 
@@ -58,5 +58,5 @@ def build_conv_discriminator() -> keras.Model:
     x = layers.Conv2D(256, 4, strides=2, padding="valid", name="conv3")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu3")(x)
     x = layers.Flatten(name="flatten")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    logit = layers.Dense(1, dtype=full_precision(), name="logit")(x)
     return keras.Model(image, logit, name="conv_discriminator")

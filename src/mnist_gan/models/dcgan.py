@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from mnist_gan.models import rng
+from mnist_gan.models.common import full_precision
 
 
 def build_dcgan_generator(latent_dim: int = 100, output_activation: str = "tanh") -> keras.Model:
@@ -27,7 +28,7 @@ def build_dcgan_generator(latent_dim: int = 100, output_activation: str = "tanh"
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
     x = layers.Conv2DTranspose(1, 5, strides=2, padding="same", name="deconv3")(x)
     # float32 output even under mixed precision: images leave the model in a fixed range.
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model(z, image, name="dcgan_generator")
 
 
@@ -41,5 +42,5 @@ def build_dcgan_discriminator(image_size: int = 28) -> keras.Model:
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu2")(x)
     x = rng.Dropout(0.3, name="drop2")(x)
     x = layers.Flatten(name="flatten")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    logit = layers.Dense(1, dtype=full_precision(), name="logit")(x)
     return keras.Model(image, logit, name="dcgan_discriminator")

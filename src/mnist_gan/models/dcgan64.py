@@ -28,7 +28,7 @@ import keras
 from keras import layers
 
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.models.common import torch_batch_norm
+from mnist_gan.models.common import full_precision, torch_batch_norm
 
 # Channels of the (transposed) convolutions, widest first, for each supported image side.
 GENERATOR_WIDTHS = {64: (512, 256, 128, 64), 32: (256, 128, 64)}
@@ -77,7 +77,7 @@ def build_dcgan64_generator(
         kernel_initializer=_kernel_init(),
         name=f"deconv{len(widths) + 1}",
     )(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model(z, image, name=f"dcgan{image_size}_generator")
 
 
@@ -107,8 +107,8 @@ def build_dcgan64_discriminator(image_size: int = 64) -> keras.Model:
         padding="valid",
         use_bias=False,
         kernel_initializer=_kernel_init(),
-        dtype="float32",
+        dtype=full_precision(),
         name="logit_conv",
     )(x)
-    logit = layers.Flatten(dtype="float32", name="logit")(x)
+    logit = layers.Flatten(dtype=full_precision(), name="logit")(x)
     return keras.Model(image, logit, name=f"dcgan{image_size}_discriminator")

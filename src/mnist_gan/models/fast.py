@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from mnist_gan.models.common import full_precision
+
 
 def build_fast_generator(
     latent_dim: int = 100, output_activation: str = "tanh", width: int = 64
@@ -28,7 +30,7 @@ def build_fast_generator(
     x = layers.BatchNormalization(name="bn1")(x)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(x)
     x = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="deconv2")(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model(z, image, name="fast_generator")
 
 
@@ -36,7 +38,7 @@ def build_fast_discriminator(width: int = 32) -> keras.Model:
     """Functional discriminator ``(batch, 28, 28, 1)`` -> ``(batch, 1)`` logits (no BN)."""
     image = keras.Input(shape=(28, 28, 1), name="image")
     features = fast_features(image, width)  # built before the logit layer: same init draws
-    logit = layers.Dense(1, dtype="float32", name="logit")(features)
+    logit = layers.Dense(1, dtype=full_precision(), name="logit")(features)
     return keras.Model(image, logit, name="fast_discriminator")
 
 

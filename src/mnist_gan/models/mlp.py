@@ -22,7 +22,7 @@ import keras
 from keras import layers
 
 from mnist_gan.models import rng
-from mnist_gan.models.common import torch_batch_norm
+from mnist_gan.models.common import full_precision, torch_batch_norm
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -36,7 +36,7 @@ def build_mlp_generator(latent_dim: int = 100, output_activation: str = "tanh") 
         x = layers.ReLU(name=f"relu{i}")(x)
     x = layers.Dense(28 * 28, name="dense_out")(x)
     x = layers.Reshape(IMAGE_SHAPE, name="reshape")(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model(z, image, name="mlp_generator")
 
 
@@ -53,7 +53,7 @@ def build_mlp_discriminator(dropout: float = 0.3, name: str = "mlp_discriminator
         x = layers.LeakyReLU(negative_slope=0.2, name=f"lrelu{i}")(x)
         if dropout and i < 3:
             x = rng.Dropout(dropout, name=f"drop{i}")(x)
-    logit = layers.Dense(1, dtype="float32", name="logit")(x)
+    logit = layers.Dense(1, dtype=full_precision(), name="logit")(x)
     return keras.Model(image, logit, name=name)
 
 
@@ -67,7 +67,7 @@ def build_mlp_bn_generator(latent_dim: int = 64, output_activation: str = "sigmo
         x = layers.ReLU(name=f"relu{i}")(x)
     x = layers.Dense(28 * 28, name="dense_out")(x)
     x = layers.Reshape(IMAGE_SHAPE, name="reshape")(x)
-    image = layers.Activation(output_activation, dtype="float32", name="image")(x)
+    image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model(z, image, name="mlp_bn_generator")
 
 

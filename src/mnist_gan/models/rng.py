@@ -21,6 +21,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from mnist_gan.models.common import full_precision
+
 PHILOX = 1  # tensorflow's Algorithm enum; what the stateless kernels use on CPU and GPU
 
 
@@ -85,7 +87,10 @@ def noise(shape: Any, kind: str, seed: tf.Tensor, xla: bool = False) -> tf.Tenso
     """
     if kind == "uniform":
         return uniform(shape, seed, -1.0, 1.0)
-    return normal(shape, seed) if xla else tf.random.stateless_normal(shape, seed)
+    if xla:
+        return normal(shape, seed)
+    # float64 where that is Keras's floatx (the regression pins' float64 runs), else float32
+    return tf.random.stateless_normal(shape, seed, dtype=full_precision())
 
 
 @keras.saving.register_keras_serializable(package="mnist_gan")

@@ -18,6 +18,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from mnist_gan.models.common import full_precision
+
 # Keeps the inverse CDF finite where float32 rounds u onto a slice's edge.
 _EDGE = 1e-6
 
@@ -39,12 +41,12 @@ class ClusterDraw(keras.layers.Layer):
         )
 
     def call(self, z: Any) -> list[Any]:
-        z0 = ops.cast(z[:, 0], "float32")
+        z0 = ops.cast(z[:, 0], full_precision())
         if self.noise == "uniform":
             u = (z0 + 1.0) / 2.0
         else:
             u = 0.5 * (1.0 + ops.erf(z0 / math.sqrt(2.0)))
-        share = ops.cast(self.frequencies, "float32")
+        share = ops.cast(self.frequencies, full_precision())
         share = share / ops.sum(share)
         upper = ops.cumsum(share)
         lower = upper - share
