@@ -120,19 +120,16 @@ def main() -> int:
     parser.add_argument("--kinds", help="comma-separated kinds of change (default: all)")
     args = parser.parse_args()
 
-    import keras
-
     from tests import test_regression as pins
 
     cases = args.cases.split(",") if args.cases else list(pins.CASES)
     recorded = json.loads(pins.PINS_PATH.read_text())
-    keras.config.set_floatx("float64")
     missed = 0
     for kind, (what, apply) in mutations().items():
         if args.kinds and kind not in args.kinds.split(","):
             continue
         for case in cases:
-            with apply():
+            with pins.float64_keras(), apply():
                 problems = pins.mismatches(pins.measure(case), recorded[case])
             if problems:
                 print(f"caught  {kind:15} {case:15} {what}: {problems[0]}", flush=True)

@@ -46,6 +46,7 @@ float64 the same bound is tight enough to pin every weight:
 ``TF_ENABLE_ONEDNN_OPTS=0`` and one and two intra-op threads (``.ci/kernel_paths``).
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -111,15 +112,28 @@ def machine_key() -> str:
     return f"{platform.machine()} | {model} | {flags} | {os.cpu_count()} cpus | {env}"
 
 
-@pytest.fixture
-def float64() -> Iterator[None]:
-    """Keras's floatx float64 for the test, restored after."""
-    was = keras.config.floatx()
+@contextlib.contextmanager
+def float64_keras() -> Iterator[None]:
+    """Keras's floatx and dtype policy float64 inside the block, restored after.
+
+    Both: Keras fixes its global dtype policy from ``floatx`` the first time a layer asks for it,
+    so after any layer was built in this process, ``set_floatx`` alone changes nothing.
+    """
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     try:
         yield
     finally:
-        keras.config.set_floatx(was)
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
+
+
+@pytest.fixture
+def float64() -> Iterator[None]:
+    """Float64 Keras for the test (:func:`float64_keras`)."""
+    with float64_keras():
+        yield
 
 
 def train(case: str) -> tuple[MNISTGAN, dict[str, list[float]]]:
@@ -237,3 +251,11 @@ def test_every_preset_is_pinned():
     from mnist_gan.models.presets import PRESETS
 
     assert {case.split("-alt")[0] for case in CASES} == set(PRESETS)
+
+
+def test_float64_keras_applies_and_restores_the_dtype_policy():
+    keras.layers.Dense(1)  # Keras fixes its global policy from floatx at the first layer
+    with float64_keras():
+        assert keras.layers.Dense(1).dtype_policy.name == "float64"
+    assert keras.layers.Dense(1).dtype_policy.name == "float32"
+    assert keras.config.floatx() == "float32"

@@ -24,7 +24,8 @@ def torch_batch_norm(
 def full_precision() -> str:
     """The dtype of the layers that must not run in reduced precision: the generator's output
     activation and the discriminator's logit (images leave the model in a fixed range; the losses
-    and R1 see exact logits). float32, or float64 when that is Keras's ``floatx``: the regression
-    pins train every preset wholly in float64 (``tests/test_regression.py``).
+    and R1 see exact logits). float32, or float64 when Keras's dtype policy keeps variables in
+    float64: the regression pins train every preset wholly in float64
+    (``tests/test_regression.py``).
     """
-    return "float64" if keras.config.floatx() == "float64" else "float32"
+    return "float64" if keras.config.dtype_policy().variable_dtype == "float64" else "float32"
