@@ -99,6 +99,24 @@ def count_step_flops(gan: Any, batch: Any) -> dict[str, int]:
     return totals
 
 
+def step_flops(config: Any, batch: Any, count: Any = None) -> dict[str, float]:
+    """FLOPs of an average training step of ``config`` by kind (``count(gan, batch)``, default
+    :func:`count_step_flops`): with lazy R1 every k steps, one step with R1 and k - 1 without,
+    averaged (the conditional step cannot be counted as one flat graph)."""
+    import dataclasses
+
+    from mnist_gan.gan.model import build_gan
+
+    count = count or count_step_flops
+    every = config.r1_interval
+    if every == 1 or config.r1_gamma <= 0:
+        return count(build_gan(config, seed=0), batch)
+    with_r1 = count(build_gan(dataclasses.replace(config, r1_interval=1), seed=0), batch)
+    without = count(build_gan(dataclasses.replace(config, r1_gamma=0.0), seed=0), batch)
+    kinds = set(with_r1) | set(without)
+    return {k: (with_r1.get(k, 0) + (every - 1) * without.get(k, 0)) / every for k in kinds}
+
+
 def peak_matmul_gflops() -> float:
     """Best-of-three float32 GFLOP/s of a chain of eight 2048 x 2048 matmuls."""
     from benchmarks.train_speed import matmul_peak_gflops
@@ -130,13 +148,28 @@ def peak_conv_gflops(batch: int = 64, side: int = 28, channels: int = 128) -> fl
 
 def median_step_seconds(gan: Any, batch: Any, steps: int) -> float:
     """Median seconds of one ``fit`` step over ``steps`` steps on a repeated batch, after a
-    warm-up ``fit`` (tracing)."""
+    warm-up ``fit`` (tracing); with lazy R1, per step of whole R1 periods."""
     from benchmarks.train_speed import steady_step_seconds, timed_fit
 
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     timed_fit(gan, dataset, 5)
     _, stamps = timed_fit(gan, dataset, steps)
-    return steady_step_seconds(stamps)
+    return steady_step_seconds(stamps, period=gan.config.r1_interval)
+
+
+def spec_config(spec: str) -> Any:
+    """The settings a ``--presets`` entry names: a preset, or a preset with settings changed,
+    ``fast:resample=strided:r1_interval=1`` (values read as their declared types)."""
+    from mnist_gan.config import SETTINGS
+    from mnist_gan.models.presets import make_config
+
+    name, *pairs = spec.split(":")
+    overrides = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        kind = SETTINGS[key].kind
+        overrides[key] = value.lower() in ("1", "true", "on") if kind is bool else kind(value)
+    return make_config(name, **overrides)
 
 
 def preset_batch(config: Any) -> Any:
@@ -155,14 +188,13 @@ def preset_batch(config: Any) -> Any:
 def measure(presets: list[str], steps: int) -> dict[str, Any]:
     """Peaks, then counted FLOPs and timed steps of each preset."""
     from mnist_gan.gan.model import build_gan
-    from mnist_gan.models.presets import make_config
 
     rows = []
     peak_mm, peak_conv = peak_matmul_gflops(), peak_conv_gflops()
     for name in presets:
-        config = make_config(name)
+        config = spec_config(name)
         batch = preset_batch(config)
-        flops = count_step_flops(build_gan(config, seed=0), batch)
+        flops = step_flops(config, batch)
         seconds = median_step_seconds(build_gan(config, seed=0), batch, steps)
         achieved = flops["total"] / seconds / 1e9
         rows.append(
@@ -214,7 +246,11 @@ def step_benchmark_args(
     """The options every step benchmark takes (``--presets --steps --threads --out``), parsed,
     with TensorFlow pinned to ``--threads`` intra- and inter-op threads."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--presets", default="fast,sfast,cfast,dcgan")
+    parser.add_argument(
+        "--presets",
+        default="fast,sfast,cfast,dcgan",
+        help="comma-separated presets, each optionally with settings: fast:resample=strided",
+    )
     parser.add_argument("--steps", type=int, default=steps, help=f"timed steps ({steps})")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (1: one core)")
     parser.add_argument("--out", default=str(RESULTS / stem), help="file stem for .json/.md")

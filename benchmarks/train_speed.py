@@ -55,7 +55,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from mnist_gan.data.pipeline import make_dataset, make_epoch_dataset, steps_per_epoch  # noqa: E402
-from mnist_gan.gan.model import MNISTGAN, build_gan, make_optimizers  # noqa: E402
+from mnist_gan.gan.model import MNISTGAN, build_gan  # noqa: E402
+from mnist_gan.gan.optimizers import make_optimizers  # noqa: E402
 from mnist_gan.models.presets import PRESETS, make_config  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -203,11 +204,15 @@ def alternate(
     return figures, loads
 
 
-def steady_step_seconds(stamps: list[float], steps_per_stamp: int = 1) -> float:
+def steady_step_seconds(stamps: list[float], steps_per_stamp: int = 1, period: int = 1) -> float:
     """Median seconds per step between consecutive stamps, the first interval left out (it
-    holds the iterator's start and the first batch's wait)."""
+    holds the iterator's start and the first batch's wait). With ``period`` > 1 (lazy R1 every
+    ``period`` steps: one step in ``period`` is longer) the median is taken over the means of
+    whole periods, so the longer steps count as often as they run."""
     intervals = np.diff(stamps)[1:]
-    return float(np.median(intervals)) / steps_per_stamp
+    whole = len(intervals) - len(intervals) % period
+    periods = intervals[:whole].reshape(-1, period).mean(axis=1)
+    return float(np.median(periods)) / steps_per_stamp
 
 
 class Reference:

@@ -19,64 +19,28 @@ together in :mod:`mnist_gan.models.presets`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import typing
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from mnist_gan.errors import MNISTGANError
+from mnist_gan.declarations import (
+    DECAY,
+    FRACTION,
+    INCREASING_PAIR,
+    NON_NEGATIVE,
+    NOT_EMPTY,
+    POSITIVE,
+    UNIT_OPEN,
+    SettingSpec,
+    check_value,
+    is_number,
+    jsonable,
+    read_declarations,
+    setting,
+)
 
 NETWORK, STEP, COMPILE, RUN = "network", "step", "compile", "run"
 MODEL_SCOPES = (NETWORK, STEP, COMPILE)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A check on a value, and how an error message states it (``"must be <phrase>"``)."""
-
-    holds: Callable[[Any], bool]
-    phrase: str
-
-
-POSITIVE = Rule(lambda v: v > 0, "> 0")
-NON_NEGATIVE = Rule(lambda v: v >= 0, ">= 0")
-NOT_EMPTY = Rule(lambda v: bool(v.strip()), "that is not empty")
-UNIT_OPEN = Rule(lambda v: 0 <= v < 1, "in [0, 1)")
-DECAY = Rule(lambda v: 0 < v <= 1, "in (0, 1]")
-FRACTION = Rule(lambda v: 0 < v < 1, "in (0, 1)")
-INCREASING_PAIR = Rule(lambda v: len(v) == 2 and v[0] < v[1], "(low, high) with low < high")
-
-
-def setting(
-    default: Any,
-    help: str,  # noqa: A002 - the declaration's own word for it
-    scope: str,
-    *,
-    rule: Rule | None = None,
-    choices: tuple[str, ...] | None = None,
-    flag: str | None = None,
-    internal: str | None = None,
-    const: Any = None,
-) -> Any:
-    """Declare one setting: a dataclass field whose metadata the rest of the package reads.
-
-    ``flag`` overrides the CLI flag derived from the name (``r1_gamma`` -> ``--r1-gamma``);
-    ``internal`` keeps a setting off the CLI and says why; ``const`` lets the flag be given
-    without a value, which then means ``const`` (``--tensorboard`` alone).
-    """
-    meta = {
-        "help": help,
-        "scope": scope,
-        "rule": rule,
-        "choices": choices,
-        "flag": flag,
-        "internal": internal,
-        "const": const,
-    }
-    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -103,7 +67,8 @@ class GANConfig:
     )
     num_classes: int = setting(
         0,
-        "labels a conditional design is trained with (MNIST: 10; 0: unconditional)",
+        "classes a conditional design is trained with (the trainer takes them from the data; "
+        "0: unconditional)",
         NETWORK,
         rule=NON_NEGATIVE,
     )
@@ -113,6 +78,16 @@ class GANConfig:
         "conditional batch norm, or both",
         NETWORK,
         choices=("concat", "cbn", "both"),
+    )
+    # Sub-pixel (Shi et al. 2016) and space-to-depth keep every convolution at stride 1, where
+    # oneDNN's data-gradient kernels run as fast as its forward ones (docs/speed.md).
+    resample: str = setting(
+        "strided",
+        "fast/cfast/sfast: change resolution with stride-2 (transposed) convolutions, or with "
+        "stride-1 convolutions and depth-to-space / space-to-depth (subpixel)",
+        NETWORK,
+        choices=("strided", "subpixel"),
+        legacy="strided",
     )
     clusters: int = setting(
         0,
@@ -148,6 +123,14 @@ class GANConfig:
     r1_gamma: float = setting(
         0.0, "R1 penalty (gamma/2) E‖∇D(x)‖² on real images (0: off)", STEP, rule=NON_NEGATIVE
     )
+    r1_interval: int = setting(
+        1,
+        "lazy R1: add the penalty, times this, on every Nth discriminator step only (StyleGAN2; "
+        "1: every step)",
+        STEP,
+        rule=POSITIVE,
+        legacy=1,
+    )
     d_loss_reduction: str = setting(
         "sum", "D loss as loss(real) + loss(fake), or their mean", STEP, choices=("sum", "mean")
     )
@@ -178,6 +161,15 @@ class GANConfig:
     beta_1: float = setting(0.5, "Adam beta_1", COMPILE, rule=UNIT_OPEN)
     beta_2: float = setting(0.999, "Adam beta_2", COMPILE, rule=UNIT_OPEN)
     jit_compile: bool = setting(False, "compile the train step with XLA", COMPILE)
+    precision: str = setting(
+        "float32",
+        "compute dtype: float32, or bfloat16 with float32 weights, logits, losses and R1 (mixed "
+        "precision) on a CPU that computes bfloat16 natively (else float32); auto: bfloat16 "
+        "where native",
+        COMPILE,
+        choices=("float32", "bfloat16", "auto"),
+        legacy="float32",
+    )
     steps_per_execution: int = setting(
         1, "train steps per compiled call (must divide an epoch's steps)", COMPILE, rule=POSITIVE
     )
@@ -197,9 +189,17 @@ class GANConfig:
     )
     data_path: str | None = setting(
         None,
-        "MNIST .npz or IDX folder (unset: $MNIST_GAN_DATA, caches, offline mirror)",
+        "the images to train on: a folder of class folders of images (or of images), a folder "
+        "of the four IDX files, a Keras-layout .npz or an .npy of images (docs/data.md; unset: "
+        "$MNIST_GAN_DATA, else MNIST)",
         RUN,
         flag="--data",
+    )
+    data_labels: str | None = setting(
+        None,
+        "with an --data .npy of images: an .npy of their labels, one integer class each",
+        RUN,
+        rule=NOT_EMPTY,
     )
     limit: int | None = setting(None, "train on the first N images only", RUN, rule=POSITIVE)
     sample_frequency: int = setting(
@@ -268,13 +268,13 @@ class GANConfig:
         :func:`mnist_gan.models.presets.make_config`.
         """
         for spec in SETTINGS.values():
-            _check(spec, getattr(self, spec.name))
+            check_value(spec, getattr(self, spec.name))
         return self
 
     def to_dict(self, scopes: tuple[str, ...] | None = None) -> dict[str, Any]:
         """A JSON-ready dict of the settings (only those of ``scopes`` when given)."""
         return {
-            name: _jsonable(getattr(self, name))
+            name: jsonable(getattr(self, name))
             for name, spec in SETTINGS.items()
             if scopes is None or spec.scope in scopes
         }
@@ -284,91 +284,25 @@ class GANConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
 
-@dataclass(frozen=True)
-class SettingSpec:
-    """A declaration read back: what :func:`setting` recorded, plus the field's type."""
-
-    name: str
-    kind: type  # int, float, str, bool or tuple
-    optional: bool  # None is allowed (and means "unset")
-    default: Any
-    help: str
-    scope: str
-    rule: Rule | None
-    choices: tuple[str, ...] | None
-    flag: str
-    internal: str | None
-    const: Any = None  # the value of the flag given alone (None: the flag needs a value)
-
-
-def _read_declarations() -> dict[str, SettingSpec]:
-    hints = typing.get_type_hints(GANConfig)
-    specs = {}
-    for f in dataclasses.fields(GANConfig):
-        hint = hints[f.name]
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional = type(None) in typing.get_args(hint)
-        base = args[0] if optional else hint
-        kind = typing.get_origin(base) or base
-        meta = f.metadata
-        specs[f.name] = SettingSpec(
-            name=f.name,
-            kind=kind,
-            optional=optional,
-            default=f.default,
-            help=meta["help"],
-            scope=meta["scope"],
-            rule=meta["rule"],
-            choices=meta["choices"],
-            flag=meta["flag"] or "--" + f.name.replace("_", "-"),
-            internal=meta["internal"],
-            const=meta.get("const"),
-        )
-    return specs
-
-
-SETTINGS: dict[str, SettingSpec] = _read_declarations()
+SETTINGS: dict[str, SettingSpec] = read_declarations(GANConfig)
 NETWORK_SETTINGS = tuple(name for name, spec in SETTINGS.items() if spec.scope == NETWORK)
 MODEL_SETTINGS = tuple(name for name, spec in SETTINGS.items() if spec.scope in MODEL_SCOPES)
+
+
+def saved_settings(saved: dict[str, Any]) -> dict[str, Any]:
+    """Settings read back from a file (``config.json``, a checkpoint, a ``.keras`` model, a
+    preset folder) with each setting declared since that file was written set to its
+    ``legacy`` value: the file's run behaved that way, whatever today's preset default is."""
+    missing = {
+        name: spec.legacy
+        for name, spec in SETTINGS.items()
+        if spec.legacy is not None and name not in saved
+    }
+    return {**missing, **saved}
 
 
 def coerce(name: str, value: Any) -> Any:
     """``value`` in the declared type where that is lossless (a JSON list -> tuple)."""
     if SETTINGS[name].kind is tuple and isinstance(value, list | tuple):
-        return tuple(float(v) if _is_number(v) else v for v in value)
+        return tuple(float(v) if is_number(v) else v for v in value)
     return value
-
-
-def _check(spec: SettingSpec, value: Any) -> None:
-    if value is None and spec.optional:
-        return
-    kind_ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: _is_number(value) and math.isfinite(value),
-        str: isinstance(value, str),
-        tuple: isinstance(value, tuple) and all(_is_number(v) for v in value),
-    }[spec.kind]
-    ok = kind_ok and (spec.choices is None or value in spec.choices)
-    ok = ok and (spec.rule is None or spec.rule.holds(value))
-    if not ok:
-        raise MNISTGANError(f"{spec.name} must be {describe(spec)}, got {value!r}")
-
-
-def describe(spec: SettingSpec) -> str:
-    """What a setting accepts, in words ("an integer > 0", "one of 'bce', 'hinge'")."""
-    if spec.choices is not None:
-        return "one of " + ", ".join(repr(c) for c in spec.choices)
-    noun = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-    text = noun.get(spec.kind, "a pair of numbers")
-    if spec.rule is not None:
-        text = f"{text} {spec.rule.phrase}"
-    return text + (" (or unset)" if spec.optional else "")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

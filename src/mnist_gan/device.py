@@ -41,7 +41,21 @@ def device_info() -> dict[str, object]:
         # What `--strategy mirrored` trains on: one replica per GPU (per logical CPU device).
         "replicas": f"{len(gpus) or len(tf.config.list_logical_devices('CPU'))} with "
         "--strategy mirrored (docs/distributed.md)",
+        "bfloat16": bfloat16_line(),
     }
+
+
+def bfloat16_line() -> str:
+    """Whether this CPU computes bfloat16 natively, and which presets then use it."""
+    from mnist_gan.models.precision import native_bfloat16
+    from mnist_gan.models.presets import PRESETS
+
+    auto = [name for name, row in PRESETS.items() if row.settings.get("precision") == "auto"]
+    flag = native_bfloat16()
+    if flag is None:
+        return "off: this CPU has no native bfloat16 (every preset trains in float32)"
+    users = ", ".join(auto) if auto else "no preset by default"
+    return f"native ({flag}): on for {users}; --precision bfloat16 for any preset"
 
 
 def print_device_info() -> dict[str, object]:

@@ -6,8 +6,12 @@ stub message ("Could not find cuda drivers ...") from C++ straight to file descr
 adds "failed call to cuInit". So :func:`import_tensorflow` points descriptor 2 at a temporary
 file while TensorFlow and Keras are imported and the GPUs listed, drops what
 was caught when the import works and writes it back to stderr when it fails (the reason is
-then in view). ``MNIST_GAN_TF_LOGS=1`` or ``mnist-gan --tf-logs`` shows everything as
-TensorFlow prints it and leaves its log level alone.
+then in view). It also sets TensorFlow's C++ log level to 3 (fatal only) unless
+``TF_CPP_MIN_LOG_LEVEL`` is set: its C++ error lines during training are about its own graph
+optimisations, not the user's run (on AVX-512 CPUs grappler's remapper logs "remapper failed
+... LeakyReluGrad" for the fast family's R1 step, then runs the step unfused; a real failure
+raises a Python exception). ``MNIST_GAN_TF_LOGS=1`` or ``mnist-gan --tf-logs`` shows
+everything as TensorFlow prints it and leaves its log level alone.
 """
 
 from __future__ import annotations
@@ -30,16 +34,16 @@ def import_tensorflow(show_logs: bool | None = None) -> None:
     """Import TensorFlow and Keras once, without their start-up lines unless ``show_logs``.
 
     ``show_logs`` None reads :func:`tf_logs_wanted`. When the lines are hidden, TensorFlow's
-    C++ log level defaults to 2 (warnings and errors that come later, while training, still
-    show; set ``TF_CPP_MIN_LOG_LEVEL`` yourself to choose). A failing import re-raises after
-    writing what TensorFlow printed to stderr. Does nothing when TensorFlow is already imported.
+    C++ log level defaults to 3 (its later error lines stay hidden too; set
+    ``TF_CPP_MIN_LOG_LEVEL`` yourself to choose). A failing import re-raises after writing what
+    TensorFlow printed to stderr. Does nothing when TensorFlow is already imported.
     """
     if "tensorflow" in sys.modules:
         return
     if tf_logs_wanted() if show_logs is None else show_logs:
         _import_tensorflow_and_keras()
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as caught:

@@ -22,7 +22,7 @@ def onnx_copy(gan: MNISTGAN, generator) -> object:
 
 
 def test_small_and_large_requests_draw_the_same_images_from_the_same_noise():
-    gan = MNISTGAN(preset="fast", seed=0)
+    gan = MNISTGAN(preset="fast", seed=0, precision="float32")
     n = Sampler.SMALL_BATCH_MAX
     first = gan.generate(n, seed=4)  # TensorFlow: the copy is not made on a first request
     assert onnx_copy(gan, gan.generator) is None
@@ -36,7 +36,7 @@ def test_small_and_large_requests_draw_the_same_images_from_the_same_noise():
 
 @pytest.mark.parametrize("preset", ["dcgan", "fast"])
 def test_the_onnx_copy_computes_what_the_generator_computes(preset):
-    gan = MNISTGAN(preset=preset, seed=0)
+    gan = MNISTGAN(preset=preset, seed=0, precision="float32")
     rng = np.random.default_rng(3)
     for variable in gan.generator.non_trainable_variables:  # batch-norm statistics away from 0/1
         if variable.dtype == "float32":
@@ -69,7 +69,7 @@ def test_noise_is_a_pure_function_of_seed_and_chunk():
 
 
 def test_the_copies_follow_training_and_loaded_weights(tmp_path):
-    gan = MNISTGAN(preset="fast", seed=0)
+    gan = MNISTGAN(preset="fast", seed=0, precision="float32")
     gan.compile(jit_compile=False)
     z = numpy_noise(2, 100, "normal", 1)
     for flag in (False, True):
@@ -81,7 +81,7 @@ def test_the_copies_follow_training_and_loaded_weights(tmp_path):
         found = gan.generate(2, seed=1, use_ema=flag)
         assert not np.allclose(found, old)
         np.testing.assert_allclose(found, generator(z, training=False).numpy(), atol=2e-5)
-    other = MNISTGAN(preset="fast", seed=1)
+    other = MNISTGAN(preset="fast", seed=1, precision="float32")
     other.generator.save_weights(tmp_path / "g.weights.h5")
     gan.generator.load_weights(tmp_path / "g.weights.h5")
     np.testing.assert_allclose(

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from mnist_gan import MNISTGAN, MNISTGANError
-from mnist_gan.cli import main, parse_digits
+from mnist_gan.cli import main
+from mnist_gan.commands.sample import parse_digits
 from mnist_gan.evaluation import metrics
 from mnist_gan.evaluation.evaluate import compute_reference_statistics, evaluate_images
 from mnist_gan.gan.sampling import resolve_labels
@@ -98,7 +99,7 @@ def test_evaluate_images_adds_the_conditional_metrics():
         synthetic_digits(40, 5), labels=np.arange(40) % 10, reference=reference,
         reference_digits=np.arange(60) % 10, kid_subsets=2, kid_subset_size=20,
     )  # fmt: skip
-    assert 0 <= result["label_accuracy"] <= 1 and len(result["intra_fd_per_digit"]) == 10
+    assert 0 <= result["label_accuracy"] <= 1 and len(result["intra_fd_per_class"]) == 10
     assert result["intra_fd_min"] <= result["intra_fd_mean"] <= result["intra_fd_max"]
 
 

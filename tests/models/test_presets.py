@@ -18,11 +18,13 @@ CASES = {
     "dcgan64": {},
     "dcgan64-32": {"image_size": 32},
     "fast": {},
+    # The recipe before issue 29 (stride-2 kernels), still reachable by settings.
+    "fast-strided": {"resample": "strided"},
 }
 
 
 def preset_of(case):
-    return "dcgan64" if case == "dcgan64-32" else case
+    return {"dcgan64-32": "dcgan64", "fast-strided": "fast"}.get(case, case)
 
 
 def layer_table(model):
@@ -272,6 +274,41 @@ EXPECTED = {
                 ("reshape", (None, 7, 7, 64), 0),
                 ("bn0", (None, 7, 7, 64), 256),
                 ("lrelu0", (None, 7, 7, 64), 0),
+                ("deconv1", (None, 7, 7, 128), 32_768),
+                ("deconv1_shuffle", (None, 14, 14, 32), 0),
+                ("bn1", (None, 14, 14, 32), 128),
+                ("lrelu1", (None, 14, 14, 32), 0),
+                ("deconv2", (None, 14, 14, 4), 516),
+                ("deconv2_shuffle", (None, 28, 28, 1), 0),
+                ("image", (None, 28, 28, 1), 0),
+            ],
+            347_268,
+            347_076,
+        ),
+        (
+            [
+                ("image", (None, 28, 28, 1), 0),
+                ("conv1_unshuffle", (None, 14, 14, 4), 0),
+                ("conv1", (None, 14, 14, 32), 544),
+                ("lrelu1", (None, 14, 14, 32), 0),
+                ("conv2_unshuffle", (None, 7, 7, 128), 0),
+                ("conv2", (None, 7, 7, 64), 32_832),
+                ("lrelu2", (None, 7, 7, 64), 0),
+                ("flatten", (None, 3136), 0),
+                ("logit", (None, 1), 3_137),
+            ],
+            36_513,
+            36_513,
+        ),
+    ),
+    "fast-strided": (
+        (
+            [
+                ("z", (None, 100), 0),
+                ("project", (None, 3136), 313_600),
+                ("reshape", (None, 7, 7, 64), 0),
+                ("bn0", (None, 7, 7, 64), 256),
+                ("lrelu0", (None, 7, 7, 64), 0),
                 ("deconv1", (None, 14, 14, 32), 32_768),
                 ("bn1", (None, 14, 14, 32), 128),
                 ("lrelu1", (None, 14, 14, 32), 0),
@@ -373,7 +410,7 @@ DEFAULTS = {
     ),
     # cfast's settings on k-means clusters of the images, never the labels (num_classes 0).
     "sfast": dict(
-        num_classes=0, clusters=30, cluster_pca_dims=50, g_conditioning="both", batch_size=64,
+        num_classes=0, clusters=100, cluster_pca_dims=50, g_conditioning="both", batch_size=64,
         g_learning_rate=2e-3, d_learning_rate=2e-3, beta_1=0.0, beta_2=0.99, r1_gamma=0.5,
         update="simultaneous", ema_decay=0.999, ema_start=0,
     ),
@@ -508,7 +545,8 @@ def test_reloaded_mlp_draws_uniform_noise(trained, tmp_path):
 def test_cli_presets_lists_every_design(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
-    rows = [line.split()[0] for line in out.splitlines()[2:] if line.strip()]
+    designs = out.split("\n\n")[0]
+    rows = [line.split()[0] for line in designs.splitlines()[2:] if line.strip()]
     assert rows == [
         "dcgan", "mlp", "conv", "mlp-bn", "dcgan64", "fast", "cgan", "cfast", "sfast",
     ]  # fmt: skip

@@ -20,10 +20,22 @@ RAMPUP = 0.05  # the EMA's horizon is at most this fraction of the averaging ste
 
 
 def make_ema_generator(generator: keras.Model) -> keras.Model:
-    """A copy of ``generator`` (same layer names, same weights) to hold the average."""
-    ema = keras.models.clone_model(generator)
+    """A copy of ``generator`` (same layer names, same weights) to hold the average.
+
+    It computes in float32 even when the live generator computes in bfloat16 (``precision``):
+    it only samples, so bfloat16 would save no training time, and float32 samples are the same
+    on every CPU and export to ONNX."""
+    ema = keras.models.clone_model(generator, clone_function=_in_float32)
     ema.set_weights(generator.get_weights())
     return ema
+
+
+def _in_float32(layer: keras.layers.Layer) -> keras.layers.Layer:
+    config = layer.get_config()
+    policy = layer.dtype_policy
+    if policy.compute_dtype != policy.variable_dtype:  # mixed_bfloat16: compute as stored
+        config["dtype"] = policy.variable_dtype
+    return layer.__class__.from_config(config)
 
 
 def ema_decay(updates: tf.Tensor, decay: float, start: int) -> tf.Tensor:

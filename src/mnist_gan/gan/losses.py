@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -75,3 +76,37 @@ def r1_penalty(input_gradients: tf.Tensor, gamma: float) -> tf.Tensor:
     gradients on the real images, shape ``(B, H, W, C)``."""
     squared_norms = tf.reduce_sum(tf.square(input_gradients), axis=[1, 2, 3])
     return distribute.scale_term(0.5 * gamma * tf.reduce_mean(squared_norms))
+
+
+def logits_and_r1(
+    discriminate: Callable[[tf.Tensor], tf.Tensor],
+    images: tf.Tensor,
+    gamma: float,
+    every: int = 1,
+    d_step: Any = 0,
+    n_real: Any = None,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """``discriminate(images)`` and the R1 penalty on the real images among them (all, or the
+    first ``n_real``); 0 when ``gamma`` is 0.
+
+    Lazy R1 (``every`` k > 1, StyleGAN2): the penalty times k on the discriminator steps
+    ``d_step`` that are a multiple of k, 0 on the others, which skip its double backward (the
+    logits are computed either way, so only the penalty sits under the condition).
+    """
+    if gamma <= 0:
+        return discriminate(images), tf.zeros((), images.dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        logits = discriminate(images)
+        # The sum's gradient holds each image's own input gradient while D treats images
+        # independently (batch norm in training mode couples them: then an approximation).
+        total = tf.reduce_sum(logits if n_real is None else logits[:n_real])
+
+    def penalty(scale: float) -> tf.Tensor:
+        grads = tape.gradient(total, images)
+        return r1_penalty(grads if n_real is None else grads[:n_real], gamma * scale)
+
+    if every == 1:
+        return logits, penalty(1)
+    due = tf.equal(d_step % every, 0)
+    return logits, tf.cond(due, lambda: penalty(every), lambda: tf.zeros((), images.dtype))

@@ -20,6 +20,7 @@ from keras import layers
 
 from mnist_gan.models.common import full_precision
 from mnist_gan.models.fast import fast_features
+from mnist_gan.models.resample import upsample
 
 
 def _label_input() -> keras.KerasTensor:
@@ -85,6 +86,7 @@ def build_cfast_generator(
     conditioning: str = "concat",
     width: int = 64,
     embedding_dim: int = 16,
+    resample: str = "strided",
 ) -> keras.Model:
     """``fast``'s generator taking ``[z, label]``; ``conditioning``: concat, cbn or both."""
     z, label = keras.Input(shape=(latent_dim,), name="z"), _label_input()
@@ -102,19 +104,19 @@ def build_cfast_generator(
         return layers.BatchNormalization(name=name)(x)
 
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu0")(norm(x, "bn0"))
-    x = layers.Conv2DTranspose(
-        width // 2, 4, strides=2, padding="same", use_bias=False, name="deconv1"
-    )(x)
+    x = upsample(x, width // 2, resample, "deconv1", use_bias=False)
     x = layers.LeakyReLU(negative_slope=0.2, name="lrelu1")(norm(x, "bn1"))
-    x = layers.Conv2DTranspose(1, 4, strides=2, padding="same", name="deconv2")(x)
+    x = upsample(x, 1, resample, "deconv2")
     image = layers.Activation(output_activation, dtype=full_precision(), name="image")(x)
     return keras.Model([z, label], image, name="cfast_generator")
 
 
-def build_cfast_discriminator(num_classes: int = 10, width: int = 32) -> keras.Model:
+def build_cfast_discriminator(
+    num_classes: int = 10, width: int = 32, resample: str = "strided"
+) -> keras.Model:
     """Projection discriminator on ``fast``'s features: ``[image, label]`` -> logits."""
     image, label = keras.Input(shape=(28, 28, 1), name="image"), _label_input()
-    features = fast_features(image, width)
+    features = fast_features(image, width, resample)
     unconditional = layers.Dense(1, dtype=full_precision(), name="logit")(features)
     embedded = layers.Embedding(num_classes, features.shape[-1], name="projection")(label)
     projection = layers.Dot(axes=1, name="project_label")([embedded, features])

@@ -16,8 +16,10 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
+from mnist_gan.errors import MNISTGANError
 from mnist_gan.models.common import full_precision
 
 # Keeps the inverse CDF finite where float32 rounds u onto a slice's edge.
@@ -63,6 +65,17 @@ class ClusterDraw(keras.layers.Layer):
         z = ops.concatenate([ops.cast(fresh[:, None], z.dtype), z[:, 1:]], axis=1)
         return [z, ids]
 
+    def set_frequencies(self, frequencies: Any) -> None:
+        """The share of training images in each cluster (>= 0, not all 0; normalised here)."""
+        values = np.asarray(frequencies, np.float32).reshape(-1)
+        if values.shape != (self.clusters,):
+            raise MNISTGANError(
+                f"cluster frequencies go to an sfast model, one per cluster; got {values.shape}"
+            )
+        if not (np.all(values >= 0) and values.sum() > 0):
+            raise MNISTGANError("cluster frequencies must be >= 0 and not all 0")
+        self.frequencies.assign(values / values.sum())
+
     def compute_output_spec(self, z: Any) -> list[keras.KerasTensor]:
         return [
             keras.KerasTensor(z.shape, dtype=z.dtype),
@@ -80,3 +93,18 @@ def unconditional_view(generator: keras.Model, draw: ClusterDraw) -> keras.Model
     z = keras.Input(shape=(latent_dim,), name="z")
     images = generator(draw(z))
     return keras.Model(z, images, name=f"{generator.name}_unconditional")
+
+
+class NoiseOnlyViews:
+    """The noise-only views (:func:`unconditional_view`) of a model's generators, made once per
+    generator. A plain holder, so Keras does not track the views as layers of the model."""
+
+    def __init__(self, draw: ClusterDraw | None) -> None:
+        self.draw = draw
+        self.models: dict[int, keras.Model] = {}
+
+    def view(self, generator: keras.Model) -> keras.Model:
+        """``generator``'s noise-only view (the same object on every call)."""
+        if id(generator) not in self.models:
+            self.models[id(generator)] = unconditional_view(generator, self.draw)
+        return self.models[id(generator)]
