@@ -8,8 +8,9 @@
     python scripts/quality_runs.py ema NAME [NAME ...] --minute 15
     python scripts/quality_runs.py grid NAME --out docs/images/result_PRESET.png
 
-``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed 0
---ema 0.999`` pinned to one core (``taskset``), output in ``$QUALITY_DIR/NAME`` (default
+``train`` runs ``mnist-gan train ARGS --minutes M --snapshot-minutes E --threads 1 --seed S
+--ema 0.999`` (``--seed``, default 0) pinned to one core (``taskset``), output in
+``$QUALITY_DIR/NAME`` (default
 ``/tmp/quality``), so two runs can share the 2-core machine without sharing a core. ``score``
 evaluates every snapshot (and the final model) at the protocol's N = 10,000, seed 0, for the
 EMA generator and the live one, and writes ``docs/results/NAME.json``. ``table`` prints a
@@ -94,7 +95,7 @@ def train(args: argparse.Namespace) -> None:
         "--threads",
         "1",
         "--seed",
-        "0",
+        str(args.seed),
         "--ema",
         str(args.ema),
         "--quiet",
@@ -125,7 +126,8 @@ def train(args: argparse.Namespace) -> None:
 def score(args: argparse.Namespace) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from mnist_gan.data.images import to_uint8
-    from mnist_gan.evaluation.evaluate import evaluate_images
+    from mnist_gan.evaluation.evaluate import data_of, evaluate_images
+    from mnist_gan.evaluation.features import feature_network
     from mnist_gan.outputs.loading import load_gan
 
     out = run_dir(args.name)
@@ -137,11 +139,12 @@ def score(args: argparse.Namespace) -> None:
     live_at = set(minutes) if args.live_everywhere else {10.0, 15.0, max(minutes, default=0.0)}
     if args.no_live:
         live_at = set()
-    rows = []
+    rows, data = [], None
     for path, minute in zip(snapshots, minutes):
         if args.minutes and minute not in args.minutes:
             continue  # a scored subset (10,000 samples take minutes each on this CPU)
         gan = load_gan(path)
+        data = data if data is not None else data_of(gan)  # the run's own data and space
         row = {"minute": minute}
         kinds = [("ema", True)] if gan.ema_generator is not None else []
         if gan.ema_generator is None or minute in live_at:
@@ -150,8 +153,7 @@ def score(args: argparse.Namespace) -> None:
             # A conditional model draws balanced digits and is scored per digit as well.
             images, labels = gan.generate(args.num, seed=0, use_ema=which[1], return_labels=True)
             images = to_uint8(images, gan.config.pixel_range)
-            row[which[0]] = evaluate_images(images, seed=0, labels=labels)
-            row[which[0]]["class_histogram"] = list(map(float, row[which[0]]["class_histogram"]))
+            row[which[0]] = evaluate_images(images, seed=0, labels=labels, data=data)
         rows.append(row)
         print(
             minute,
@@ -176,6 +178,8 @@ def score(args: argparse.Namespace) -> None:
         "ema_warmup": kept.get("ema_warmup", ema_warmup(config)),
         "config": config,
         "epochs_done": len(history.get("d_loss", [])),
+        "data": None if data is None else data.card(),
+        "feature_network": None if data is None else feature_network(data).describe(),
         "num_samples": args.num,
         "snapshots": rows,
     }
@@ -350,6 +354,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=15)
     p.add_argument("--every", type=float, default=5)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("score")
     p.add_argument("name")
     p.add_argument("--num", type=int, default=10000)

@@ -11,7 +11,12 @@ import pytest
 
 from mnist_gan import MNISTGAN, MNISTGANError, make_config
 from mnist_gan.cli import main
-from mnist_gan.evaluation import EvaluationCallback, classifier, compute_reference_statistics
+from mnist_gan.evaluation import (
+    EvaluationCallback,
+    baselines,
+    classifier,
+    compute_reference_statistics,
+)
 from mnist_gan.evaluation import evaluate as ev
 from mnist_gan.evaluation.classifier import FEATURE_DIM, features_and_probs, load_classifier
 
@@ -104,7 +109,9 @@ def test_evaluate_images_against_an_injected_reference(reference) -> None:
     assert set(ev.SCALAR_METRICS) <= set(same) and len(same["class_histogram"]) == 10
 
     other = ev.evaluate_images(strokes(300, seed=2), reference=reference, kid_subset_size=100)
-    noise = ev.evaluate_images(ev.noise_images(300), reference=reference, kid_subset_size=100)
+    noise = ev.evaluate_images(
+        baselines.noise_images(300), reference=reference, kid_subset_size=100
+    )
     assert 0 < other["frechet_distance"] < noise["frechet_distance"]
     assert other["kid"] < noise["kid"]
     assert abs(same["kid"]) < 0.05 * noise["kid"]  # unbiased: ~0 up to subset noise
@@ -127,20 +134,28 @@ def test_reference_statistics_round_trip(tmp_path, reference) -> None:
     assert loaded.k == 3 and loaded.source == "synthetic"
 
 
-def test_reference_statistics_are_cached_by_weights_hash(tmp_path, monkeypatch) -> None:
+def test_reference_statistics_are_cached_by_data_and_network(tmp_path, monkeypatch) -> None:
+    import dataclasses
+
+    from mnist_gan.data.datasets import from_arrays
+    from mnist_gan.evaluation.features import shipped_network
+
     monkeypatch.setenv("MNIST_GAN_CACHE", str(tmp_path))
-    assert ev.reference_cache_path().parent == tmp_path
-    assert classifier.weights_hash() in ev.reference_cache_path().name
+    data = dataclasses.replace(
+        from_arrays(strokes(10), None, "strokes"), x_test=strokes(40, seed=3)
+    )
+    network = shipped_network()
+    path = ev.cache_path(data, network, "reference").with_suffix(".npz")
+    assert path.parent == tmp_path and data.sha256[:16] in path.name and network.key in path.name
+    monkeypatch.setattr("mnist_gan.evaluation.features.feature_network", lambda data: network)
     calls = []
-
-    def fake_mnist():
-        calls.append(1)
-        return (strokes(10), None), (strokes(40, seed=3), None)
-
-    monkeypatch.setattr("mnist_gan.data.sources.load_mnist", fake_mnist)
-    first = ev.reference_statistics()
-    second = ev.reference_statistics()
-    assert len(calls) == 1 and ev.reference_cache_path().is_file()
+    real = ev.compute_reference_statistics
+    monkeypatch.setattr(
+        ev, "compute_reference_statistics", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    first = ev.reference_statistics(data=data)
+    second = ev.reference_statistics(data=data)
+    assert len(calls) == 1 and path.is_file()
     np.testing.assert_allclose(first.mu, second.mu, rtol=1e-6)
 
 
@@ -224,7 +239,9 @@ def test_trainer_eval_every_runs_the_callback_before_the_checkpoint(
     from mnist_gan.training.callbacks import CheckpointCallback
     from mnist_gan.training.trainer import GANTrainer
 
-    monkeypatch.setattr("mnist_gan.evaluation.callback.reference_statistics", lambda: reference)
+    monkeypatch.setattr(
+        "mnist_gan.evaluation.callback.reference_statistics", lambda **kw: reference
+    )
     trainer = GANTrainer(
         epochs=1,
         batch_size=32,
@@ -247,13 +264,13 @@ def test_trainer_eval_every_runs_the_callback_before_the_checkpoint(
 @pytest.fixture
 def fake_protocol(monkeypatch, reference):
     """Route the CLI's reference and baselines to the synthetic reference (no MNIST needed)."""
-    monkeypatch.setattr(ev, "reference_statistics", lambda: reference)
+    monkeypatch.setattr(ev, "reference_statistics", lambda *args, **kwargs: reference)
     for name in ("real_baseline", "noise_baseline"):
-        images = strokes if name == "real_baseline" else ev.noise_images
+        images = strokes if name == "real_baseline" else baselines.noise_images
         monkeypatch.setattr(
-            ev,
+            baselines,
             name,
-            lambda n, seed, images=images: ev.evaluate_images(
+            lambda n, seed, images=images, **kwargs: ev.evaluate_images(
                 images(n, seed), seed=seed, reference=reference, kid_subset_size=20
             ),
         )
@@ -295,7 +312,7 @@ def test_cli_evaluate_user_mistakes_exit_2(tmp_path, capsys):
 @pytest.mark.integration
 def test_cli_evaluate_on_real_training_images_reproduces_the_baseline(tmp_path, capsys):
     images = tmp_path / "real.npy"
-    np.save(images, ev.real_baseline_images(2000))
+    np.save(images, baselines.real_baseline_images(2000))
     out = tmp_path / "r.json"
     assert main(["evaluate", str(images), "--num", "2000", "--json", str(out)]) == 0
     record = json.loads(out.read_text())

@@ -115,28 +115,50 @@ def read_mnist_path(path: Path) -> MnistArrays:
 
 def read_npz(path: Path) -> MnistArrays:
     """Read a keras-format ``mnist.npz`` (keys x_train, y_train, x_test, y_test)."""
+    arrays = read_npz_arrays(path)
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing:
+        raise MNISTGANError(f"{path} is not a keras-format MNIST .npz: missing {missing[0]!r}")
+    return _checked(arrays, str(path))
+
+
+def read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a Keras-layout ``.npz`` (``x_train``, and any of ``y_train``, ``x_test``,
+    ``y_test``, ``class_names``), unchecked; :class:`MNISTGANError` when unreadable."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-    except KeyError as err:
-        raise MNISTGANError(f"{path} is not a keras-format MNIST .npz: missing {err}") from None
+            keys = ("x_train", "y_train", "x_test", "y_test", "class_names")
+            arrays = {key: archive[key] for key in keys if key in archive.files}
+            archive_keys = sorted(archive.files)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error, MemoryError) as err:
         # zlib.error: corrupt compressed member; MemoryError: a header claiming a huge shape
         raise MNISTGANError(f"{path} is not a readable .npz file ({err})") from None
-    return _checked(arrays, str(path))
+    if "x_train" not in arrays:
+        raise MNISTGANError(
+            f"{path} is not a Keras-layout .npz: missing x_train (beside it: y_train, x_test, "
+            f"y_test, class_names, each optional); it holds {', '.join(archive_keys) or 'nothing'}"
+        )
+    return arrays
 
 
 def read_idx_folder(folder: Path) -> MnistArrays:
     """Read the four IDX files (plain or ``.gz``) from ``folder``."""
-    arrays = {}
-    for key, stem in IDX_NAMES.items():
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    return _checked(dict(zip(keys, read_idx_arrays(folder))), str(folder))
+
+
+def read_idx_arrays(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four IDX files of ``folder`` (plain or ``.gz``) as arrays: x_train, y_train,
+    x_test, y_test, unchecked."""
+    arrays = []
+    for stem in IDX_NAMES.values():
         dotted = stem.replace("-idx", ".idx")  # some mirrors use train-images.idx3-ubyte
         candidates = [folder / name for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz")]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             raise MNISTGANError(f"{folder} has no {stem} or {stem}.gz (IDX files expected)")
-        arrays[key] = read_idx(found)
-    return _checked(arrays, str(folder))
+        arrays.append(read_idx(found))
+    return tuple(arrays)
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -41,9 +41,11 @@ from typing import Any
 
 import keras
 
+from mnist_gan.data.datasets import ImageDataset
 from mnist_gan.evaluation.evaluate import (
     SCALAR_METRICS,
     ReferenceStatistics,
+    data_of,
     evaluate_model,
     reference_statistics,
 )
@@ -65,7 +67,10 @@ class EvaluationCallback(keras.callbacks.Callback):
             batch of noise.
         output_dir: where ``best_model.keras``, ``best_eval.json`` and ``eval_history.json``
             go; None keeps everything in memory (:attr:`records`, :attr:`best`).
-        reference: reference statistics; None uses the cached MNIST test-set statistics.
+        reference: reference statistics; None uses the cached test-split statistics of
+            ``data``.
+        data: the dataset scored against (:class:`~mnist_gan.data.datasets.ImageDataset`);
+            None: the one the model's data card names (MNIST when it has none).
         kid_subsets, kid_subset_size: KID settings (10 subsets of 1,000 by default).
         verbose: print one line per evaluation when > 0.
     """
@@ -80,6 +85,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         kid_subsets: int = 10,
         kid_subset_size: int = 1000,
         verbose: int = 1,
+        data: ImageDataset | None = None,
     ) -> None:
         super().__init__()
         if isinstance(every_epochs, bool) or not isinstance(every_epochs, int) or every_epochs < 1:
@@ -94,14 +100,17 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
         self.verbose = verbose
+        self.data = data
         self.records: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None  # {"epoch": ..., "frechet_distance": ..., ...}
         self.best_path: Path | None = None
 
     # ------------------------------------------------------------------ fit hooks
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self.data is None:
+            self.data = data_of(self.model)
         if self.reference is None:
-            self.reference = reference_statistics()
+            self.reference = reference_statistics(data=self.data)
         # A resumed run (optimizer steps already taken) continues the saved best; a fresh run
         # starts over even if an old best_eval.json is lying around.
         optimizer = getattr(self.model, "g_optimizer", None)
@@ -120,7 +129,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         result = {"epoch": epoch + 1, **result}
         if logs is not None:
             for name in SCALAR_METRICS:
-                logs[PREFIX + name] = float(result[name])
+                if result[name] is not None:  # class metrics: not in a fallback feature space
+                    logs[PREFIX + name] = float(result[name])
         self.records = [r for r in self.records if r.get("epoch") != epoch + 1] + [result]
         fd = result["frechet_distance"]
         improved = math.isfinite(fd) and (
@@ -134,18 +144,25 @@ class EvaluationCallback(keras.callbacks.Callback):
             if improved:
                 self._save_best()
         if self.verbose:
+            classes = ""
+            if result["classifier_score"] is not None:
+                classes = (
+                    f"  score {result['classifier_score']:.2f}  min share "
+                    f"{result['smallest_class_share']:.3f}"
+                )
             print(
-                f"eval epoch {epoch + 1}: FD {fd:.3f}  KID {result['kid']:.4f}  "
-                f"score {result['classifier_score']:.2f}  min share "
-                f"{result['smallest_class_share']:.3f}  P/R {result['precision']:.2f}/"
-                f"{result['recall']:.2f}" + ("  (best)" if improved else "")
+                f"eval epoch {epoch + 1}: FD {fd:.3f}  KID {result['kid']:.4f}{classes}  "
+                f"P/R {result['precision']:.2f}/{result['recall']:.2f}"
+                + ("  (best)" if improved else "")
             )
 
     # ------------------------------------------------------------------ pieces
     def evaluate(self) -> dict[str, Any]:
         """Score the model now with this callback's settings; returns the metrics dict."""
+        if self.data is None:
+            self.data = data_of(self.model)
         if self.reference is None:
-            self.reference = reference_statistics()
+            self.reference = reference_statistics(data=self.data)
         return evaluate_model(
             self.model,
             self.num_samples,
@@ -153,6 +170,7 @@ class EvaluationCallback(keras.callbacks.Callback):
             reference=self.reference,
             kid_subsets=self.kid_subsets,
             kid_subset_size=self.kid_subset_size,
+            data=self.data,
         )
 
     def _save_best(self) -> None:

@@ -43,9 +43,10 @@ WEIGHTS_PATH = WEIGHTS_DIR / "mnist_classifier.weights.npz"
 INFO_PATH = WEIGHTS_DIR / "classifier.json"
 
 
-def build_classifier() -> Any:
+def build_classifier(num_classes: int = NUM_CLASSES) -> Any:
     """The untrained classifier: a functional ``keras.Model`` from ``(B, 28, 28, 1)`` float
-    pixels in [0, 1] to ``(B, 10)`` logits, with a 128-d ReLU layer named ``"features"``."""
+    pixels in [0, 1] to ``(B, num_classes)`` logits, with a 128-d ReLU layer named
+    ``"features"``. The same architecture scores every dataset (:mod:`.features`)."""
     import keras
     from keras import layers
 
@@ -59,8 +60,8 @@ def build_classifier() -> Any:
     x = layers.Flatten(name="flatten")(x)
     features = layers.Dense(FEATURE_DIM, activation="relu", name=FEATURE_LAYER)(x)
     x = layers.Dropout(0.5, name="dropout")(features)
-    logits = layers.Dense(NUM_CLASSES, dtype="float32", name="logits")(x)
-    return keras.Model(image, logits, name="mnist_classifier")
+    logits = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    return keras.Model(image, logits, name="classifier")
 
 
 def save_classifier_weights(model: Any, path: str | Path = WEIGHTS_PATH) -> Path:
@@ -78,9 +79,9 @@ def save_classifier_weights(model: Any, path: str | Path = WEIGHTS_PATH) -> Path
 def load_classifier(path: str | Path | None = None) -> Any:
     """The trained classifier (logits output) with the weights shipped in the package.
 
-    ``path`` overrides the weights file (an ``.npz`` written by :func:`save_classifier_weights`).
-    Needs no network. Raises :class:`MNISTGANError` if the file is missing or does not fit the
-    architecture of :func:`build_classifier`.
+    ``path`` overrides the weights file (an ``.npz`` written by :func:`save_classifier_weights`;
+    its class count is read from it). Needs no network. Raises :class:`MNISTGANError` if the
+    file is missing or does not fit the architecture of :func:`build_classifier`.
     """
     path = Path(path) if path is not None else WEIGHTS_PATH
     if not path.is_file():
@@ -88,10 +89,10 @@ def load_classifier(path: str | Path | None = None) -> Any:
             f"classifier weights {path} are missing; reinstall mnist-gan or run "
             "scripts/train_classifier.py"
         )
-    model = build_classifier()
     try:
         with np.load(path, allow_pickle=False) as archive:
             stored = {key: archive[key] for key in archive.files}
+        model = build_classifier(int(stored["logits/1"].shape[0]))
         for layer in model.layers:
             expected = layer.get_weights()
             if not expected:
@@ -122,11 +123,11 @@ def classifier_info() -> dict[str, Any]:
         return {}
 
 
-@functools.lru_cache(maxsize=1)
-def _feature_model() -> Any:
+@functools.lru_cache(maxsize=4)
+def _feature_model(path: Path = WEIGHTS_PATH) -> Any:
     import keras
 
-    model = load_classifier()
+    model = load_classifier(path)
     probs = keras.layers.Softmax(name="probs")(model.get_layer("logits").output)
     return keras.Model(model.input, [model.get_layer(FEATURE_LAYER).output, probs])
 
@@ -167,8 +168,11 @@ def prepare_images(images: Any) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
-def features_and_probs(images: Any, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """``(features, probs)`` of the shipped classifier: float64 ``(N, 128)`` and ``(N, 10)``.
+def features_and_probs(
+    images: Any, batch_size: int = 500, weights: str | Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(features, probs)`` of the shipped classifier (or of the classifier with ``weights``,
+    e.g. a dataset's own: :mod:`.features`): float64 ``(N, 128)`` and ``(N, classes)``.
 
     ``images``: uint8 pixels 0..255 shaped ``(N, 28, 28)`` or ``(N, 28, 28, 1)`` (canonical),
     or floats already in [0, 1]; see :func:`prepare_images`. ``features`` are the 128-d ReLU
@@ -176,7 +180,7 @@ def features_and_probs(images: Any, batch_size: int = 500) -> tuple[np.ndarray, 
     sum to 1). Runs in inference mode (no dropout), in batches of ``batch_size``.
     """
     x = prepare_images(images)
-    model = _feature_model()
+    model = _feature_model(WEIGHTS_PATH if weights is None else Path(weights))
     feats, probs = [], []
     for start in range(0, len(x), batch_size):
         f, p = model(x[start : start + batch_size], training=False)
