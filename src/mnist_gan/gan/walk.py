@@ -89,11 +89,14 @@ def latent_walk(
     )
 
 
-def walk_labels(labels: int | Sequence[int], *, rows: int, steps: int) -> np.ndarray:
+def walk_labels(
+    labels: int | Sequence[int], *, rows: int, steps: int, num_classes: int = 10
+) -> np.ndarray:
     """int32 ``(rows * steps,)`` labels for a conditional walk laid out like :func:`latent_walk`.
 
-    ``labels`` is one digit (every image) or a pair ``(from_digit, to_digit)``: in each row
-    the first ``ceil(steps / 2)`` images get ``from_digit`` and the rest ``to_digit``.
+    ``labels`` is one class (every image) or a pair ``(from_class, to_class)``, each in
+    ``0 .. num_classes - 1``: in each row the first ``ceil(steps / 2)`` images get
+    ``from_class`` and the rest ``to_class``.
     """
     _check_positive("rows", rows)
     _check_positive("steps", steps)
@@ -106,9 +109,9 @@ def walk_labels(labels: int | Sequence[int], *, rows: int, steps: int) -> np.nda
     ):
         pair = (int(labels[0]), int(labels[1]))
     else:
-        raise MNISTGANError(f"labels must be a digit or a (from, to) pair, got {labels!r}")
-    if not all(0 <= d <= 9 for d in pair):
-        raise MNISTGANError(f"labels must be digits 0..9, got {labels!r}")
+        raise MNISTGANError(f"labels must be a class or a (from, to) pair, got {labels!r}")
+    if not all(0 <= d < num_classes for d in pair):
+        raise MNISTGANError(f"labels must be classes 0..{num_classes - 1}, got {labels!r}")
     row = np.where(np.arange(steps) < (steps + 1) // 2, pair[0], pair[1])
     return np.tile(row, rows).astype(np.int32)
 
@@ -123,6 +126,7 @@ def walk_images(
     noise: str = "normal",
     pixel_range: tuple[float, float] = (-1.0, 1.0),
     labels: int | Sequence[int] | None = None,
+    num_classes: int = 10,
 ) -> np.ndarray:
     """uint8 ``(rows * steps, 28, 28)``: ``generator`` run on :func:`latent_walk` noise.
 
@@ -146,15 +150,23 @@ def walk_images(
             f"latent_dim {latent_dim} does not match the generator's noise input "
             f"({info.latent_dim})"
         )
+    z = latent_walk(latent_dim, rows=rows, steps=steps, seed=seed, noise=noise)
+    return _render(generator, z, labels, rows, steps, pixel_range, num_classes)
+
+
+def _render(generator, z, labels, rows, steps, pixel_range, num_classes):  # noqa: ANN001, ANN202
+    """The walk ``z`` through ``generator`` (``labels`` checked as in :func:`walk_images`)."""
+    info = inspect_generator(generator)
     if info.label_index is None and labels is not None:
         raise MNISTGANError("labels were given but the generator has no label input")
     if info.label_index is not None and labels is None:
         raise MNISTGANError(
-            "this generator is conditional: pass labels (a digit or a (from, to) pair)"
+            "this generator is conditional: pass labels (a class or a (from, to) pair)"
         )
-    z = latent_walk(latent_dim, rows=rows, steps=steps, seed=seed, noise=noise)
-    label_array = None if labels is None else walk_labels(labels, rows=rows, steps=steps)
-    return render_uint8(generator, z, label_array, pixel_range=pixel_range)
+    array = None
+    if labels is not None:
+        array = walk_labels(labels, rows=rows, steps=steps, num_classes=num_classes)
+    return render_uint8(generator, z, array, pixel_range=pixel_range)
 
 
 def interpolate(
@@ -183,7 +195,27 @@ def interpolate(
         noise=config.noise,
         pixel_range=tuple(config.pixel_range),
         labels=labels,
+        num_classes=config.num_classes or 10,
     )
+
+
+def seed_walk(
+    gan, *, seed: int, to_seed: int, steps: int, labels: int | Sequence[int] | None = None
+) -> np.ndarray:
+    """uint8 ``(steps, 28, 28)``: one walk from the noise ``gan.generate(1, seed=seed)`` draws
+    to the noise of ``to_seed`` (so the first frame is that sample), by :func:`slerp`; for a
+    conditional model ``labels`` as in :func:`walk_images`."""
+    from mnist_gan.gan.sampling import numpy_noise
+
+    _check_positive("steps", steps)
+    config = gan.config
+    ends = [numpy_noise(1, config.latent_dim, config.noise, s)[0] for s in (seed, to_seed)]
+    z = slerp(ends[0], ends[1], np.linspace(0.0, 1.0, steps)).astype(np.float32)
+    if config.noise == "uniform":
+        z = np.clip(z, -1.0, 1.0)
+    pixel_range = tuple(config.pixel_range)
+    classes = config.num_classes or 10
+    return _render(gan.sampling_generator, z, labels, 1, steps, pixel_range, classes)
 
 
 def is_conditional(generator: keras.Model) -> bool:
