@@ -677,3 +677,15 @@ def test_device_check_reports_a_device_that_disagrees() -> None:
     ]
     assert "generator differs by 0.3 of its scale" in bad[0]
     assert text.splitlines()[-1].startswith("device check FAILED: 2 preset/device pair(s)")
+
+
+def test_training_cfast_prints_only_the_packages_lines(tmp_path, tiny_npz):
+    # On AVX-512 CPUs TensorFlow's graph optimiser logged "E0000 ... meta_optimizer.cc ...
+    # remapper failed: ... LeakyReluGrad ..." in the middle of a cfast/sfast run (issue 29).
+    args = ["train", "--preset", "cfast", "--data", str(tiny_npz), "--epochs", "1"]
+    result = run_cli(*args, "--progress", "epoch", "--output-dir", "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    lines = [line for line in lines if not line.startswith("HEAVY_MODULES=")]  # run_cli's own
+    ours = ("Data: ", "epoch 1/1 · ", "Done: ")
+    assert lines and all(line.startswith(ours) for line in lines), lines

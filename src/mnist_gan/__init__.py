@@ -25,8 +25,8 @@ _EXPORTS = {
     "MNISTGANError": "mnist_gan.errors",
     "PRESETS": "mnist_gan.models.presets",
     "make_config": "mnist_gan.models.presets",
-    "make_optimizer": "mnist_gan.gan.model",
-    "make_optimizers": "mnist_gan.gan.model",
+    "make_optimizer": "mnist_gan.gan.optimizers",
+    "make_optimizers": "mnist_gan.gan.optimizers",
     "build_gan": "mnist_gan.gan.model",
 }
 
@@ -38,7 +38,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ se
     from mnist_gan.data.sources import load_mnist  # noqa: F401
     from mnist_gan.device import print_device_info  # noqa: F401
     from mnist_gan.errors import MNISTGANError  # noqa: F401
-    from mnist_gan.gan.model import MNISTGAN, build_gan, make_optimizer, make_optimizers  # noqa: F401
+    from mnist_gan.gan.model import MNISTGAN, build_gan  # noqa: F401
+    from mnist_gan.gan.optimizers import make_optimizer, make_optimizers  # noqa: F401
     from mnist_gan.logs import log_to_console  # noqa: F401
     from mnist_gan.models.presets import PRESETS, make_config  # noqa: F401
     from mnist_gan.training.trainer import GANTrainer, train_gan  # noqa: F401

@@ -11,10 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_gan import MNISTGAN, MNISTGANError
+from mnist_gan import MNISTGAN, MNISTGANError, make_config
 from mnist_gan.cli import main
 from mnist_gan.data.images import to_uint8
 from mnist_gan.gan import pretrained
+from mnist_gan.gan import shipped as shipped_presets
 from mnist_gan.logs import log_to_console
 from tests.conftest import synthetic_digits
 from tests.helpers import ROOT
@@ -47,11 +48,13 @@ def trained_like(gan: MNISTGAN, seed: int) -> MNISTGAN:
 
 @pytest.fixture(scope="module")
 def models():
-    """{"fast": ..., "cfast": ...}: the real networks of both presets, trained-like weights."""
+    """{"fast": ..., "cfast": ...}: the real networks of both presets, trained-like weights,
+    computing in float32 (bfloat16 compute would hide the float16 storage error measured here
+    under its own rounding)."""
     keras.utils.set_random_seed(3)
     return {
-        "fast": trained_like(MNISTGAN(preset="fast"), 0),
-        "cfast": trained_like(MNISTGAN(preset="cfast"), 1),
+        name: trained_like(MNISTGAN(config=make_config(name, precision="float32")), seed)
+        for seed, name in enumerate(("fast", "cfast"))
     }
 
 
@@ -77,7 +80,7 @@ def shipped(saved, tmp_path, monkeypatch):
     root = tmp_path / "package_data"
     for name, folder in saved.items():
         shutil.copytree(folder, root / name)
-    monkeypatch.setattr(pretrained, "SHIPPED_DIR", root)
+    monkeypatch.setattr(shipped_presets, "SHIPPED_DIR", root)
     return root
 
 
@@ -92,7 +95,7 @@ def _max_levels(a, b):
 # ------------------------------------------------------------------ format and float16
 def test_a_preset_folder_holds_config_metadata_and_all_weights(models, saved):
     folder = saved["cfast"]
-    assert sorted(p.name for p in folder.iterdir()) == sorted(pretrained.PRESET_FILES)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(shipped_presets.PRESET_FILES)
     config = json.loads((folder / "config.json").read_text())
     assert config["class_name"] == "MNISTGAN" and config["config"]["preset"] == "cfast"
     meta = json.loads((folder / "metadata.json").read_text())
@@ -180,9 +183,9 @@ def test_unknown_names_list_the_shipped_presets(shipped, tmp_path, monkeypatch):
 
 
 def test_without_shipped_weights_the_error_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrained, "SHIPPED_DIR", tmp_path / "none")
+    monkeypatch.setattr(shipped_presets, "SHIPPED_DIR", tmp_path / "none")
     monkeypatch.chdir(tmp_path)
-    assert pretrained.shipped_names() == []
+    assert shipped_presets.shipped_names() == []
     with pytest.raises(MNISTGANError, match="ships no pretrained presets yet"):
         MNISTGAN.from_preset("cfast")
 
@@ -196,7 +199,7 @@ def test_a_local_folder_that_is_not_a_preset_is_refused(tmp_path):
 def test_every_preset_shipped_in_this_checkout_loads_and_verifies():
     """The real package data (none until weights are shipped): each folder is complete, its
     checksum holds and it names its own design."""
-    for name, meta in pretrained.shipped_metadata().items():
+    for name, meta in shipped_presets.shipped_metadata().items():
         assert {"training", "scores", "weights", "keras_version"} <= set(meta), name
         assert meta["training"]["command"] and meta["training"]["minutes"], name
         assert "frechet_distance" in meta["scores"], name
@@ -207,7 +210,7 @@ def test_shipped_weights_stay_within_the_wheel_budget():
     """All shipped preset files together, deflated as in a wheel: at most 5 MB."""
     import zlib
 
-    root = Path(str(pretrained.SHIPPED_DIR))
+    root = Path(str(shipped_presets.SHIPPED_DIR))
     files = [f for f in root.glob("*/*") if f.is_file()]
     assert sum(len(zlib.compress(f.read_bytes(), 6)) for f in files) <= 5_000_000
 
@@ -292,7 +295,8 @@ def test_presets_table_marks_shipped_weights_with_scores(shipped, capsys):
     assert main(["presets"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "pretrained" in lines[0]
-    rows = {line.split()[0]: line for line in lines[2:]}
+    designs = lines[2 : lines.index("")]
+    rows = {line.split()[0]: line for line in designs}
     assert "FD 1.23, CS 9.50" in rows["fast"]
     assert "FD 0.88, labels 99.1%" in rows["cfast"]
     assert " - " in rows["dcgan"] and "FD" not in rows["dcgan"]
@@ -403,7 +407,7 @@ def test_make_pretrained_writes_a_preset_from_a_snapshot_and_its_scores(models, 
     assert script.main(argv) == 0  # 1: the checkout's shipped presets exceed the 5 MB budget
     printed = capsys.readouterr().out
     assert f"Wrote {out}: FD 1.50, labels 99.0%" in printed
-    meta = pretrained.read_preset_metadata(out)
+    meta = shipped_presets.read_preset_metadata(out)
     assert meta["training"] == {"command": result["command"], "minutes": 10.0}  # row of minute 10
     assert meta["provenance"]["generator"] == "ema" and meta["name"] == "cfast"
     assert MNISTGAN.from_preset(out).config == models["cfast"].config

@@ -146,8 +146,17 @@ def test_bad_settings_are_clear_errors(bad):
 
 
 def test_wrongly_shaped_training_images_are_a_clear_error():
-    with pytest.raises(MNISTGANError, match=r"\(N, 28, 28\)"):
-        GANTrainer().load_data(np.zeros((10, 32, 32), np.uint8))
+    with pytest.raises(MNISTGANError, match=r"shaped \(N, H, W\)"):
+        GANTrainer().load_data(np.zeros((10, 28), np.uint8))
+
+
+def test_images_of_another_size_or_colour_are_converted_with_a_note(caplog):
+    caplog.set_level("INFO", logger="mnist_gan")
+    colour = np.random.default_rng(0).integers(0, 256, (120, 32, 40, 3), dtype=np.uint8)
+    images = GANTrainer().load_data(colour)
+    assert images.shape == (120, 28, 28) and images.dtype == np.uint8
+    assert "converted 120 3-channel training images to grayscale" in caplog.text
+    assert "resized 120 training images from 40x32 to 28x28" in caplog.text
 
 
 def test_limit_and_train_gan(tmp_path, tiny_npz):
@@ -193,6 +202,16 @@ def test_time_budget_stops_mid_epoch_and_resumes_exactly(
     assert int(resumed.gan.g_optimizer.iterations) == 8  # 4 steps per epoch
     assert_same_state(straight, resumed)
     assert straight.history["g_loss"][1] == resumed.history["g_loss"][1]
+
+
+def test_the_fast_familys_new_settings_resume_exactly(tmp_path, tiny_images, deterministic_ops):
+    # sub-pixel networks and lazy R1 (every 3rd step: the pattern must continue after a stop)
+    settings = {"preset": "fast", "epochs": 2, "resample": "subpixel", "r1_interval": 3}
+    straight = run(tmp_path / "a", tiny_images, **settings)
+    run(tmp_path / "b", tiny_images, minutes=1e-6, **settings)
+    resumed = run(tmp_path / "b", tiny_images, **settings)
+    assert int(resumed.gan.d_optimizer.iterations) == 8
+    assert_same_state(straight, resumed)
 
 
 def test_interrupt_saves_the_current_step(tmp_path, tiny_images, deterministic_ops):

@@ -19,6 +19,7 @@ unchanged: the single-device numbers stay bit-identical (``tests/test_regression
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
@@ -31,6 +32,8 @@ from mnist_gan.models import rng
 
 STRATEGIES: tuple[str, ...] = SETTINGS["strategy"].choices or ()
 _MADE: dict[tuple[str, ...], tf.distribute.Strategy] = {}
+
+log = logging.getLogger("mnist_gan")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -187,3 +190,15 @@ def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
+
+
+def set_cpu_threads(threads: int) -> None:
+    """Use ``threads`` threads inside each TensorFlow op and between ops.
+
+    Must run before TensorFlow executes its first op; later calls are ignored with a warning.
+    """
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        log.warning("threads=%d ignored: TensorFlow was already running", threads)

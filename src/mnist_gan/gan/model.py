@@ -1,10 +1,8 @@
 """MNISTGAN: a generator and a discriminator trained with one ``fit()``.
 
-The adversarial update lives in :meth:`MNISTGAN.train_step` and reads in one screen:
-a discriminator step on real (label 1) and generated (label 0) images, then a generator
-step that labels fresh fakes as real and changes only the generator's weights. Sampling lives
-in :mod:`mnist_gan.gan.sampling`, the generator average in :mod:`mnist_gan.gan.ema`, the losses in
-:mod:`mnist_gan.gan.losses`.
+The adversarial update, :meth:`MNISTGAN.train_step`, reads in one screen: a discriminator step
+on real (label 1) and generated (label 0) images, a generator step that labels fresh fakes as
+real. Around it: :mod:`.sampling`, :mod:`.ema`, :mod:`.losses` (R1 too), :mod:`.batches`.
 """
 
 from __future__ import annotations
@@ -17,41 +15,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig
-from mnist_gan.data.pipeline import as_image_batch_tf
+from mnist_gan.config import MODEL_SCOPES, MODEL_SETTINGS, SETTINGS, GANConfig, saved_settings
+from mnist_gan.data.datasets import card_classes, class_indices, find_class
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.gan import distribute, ema, losses
-from mnist_gan.gan.sampling import Sampler, resolve_labels, to_mnist_size
-from mnist_gan.models import rng
-from mnist_gan.models.common import full_precision
+from mnist_gan.gan import batches, distribute, ema, losses
+from mnist_gan.gan.optimizers import make_optimizers
+from mnist_gan.gan.sampling import Sampler, check_request, resolve_labels, to_mnist_size
+from mnist_gan.models import resample, rng  # noqa: F401 - resample's layers load from .keras
+from mnist_gan.models.precision import loadable_network
 from mnist_gan.models.presets import build_networks, make_config
-from mnist_gan.models.selfcond import ClusterDraw, unconditional_view
-
-
-def make_optimizer(
-    learning_rate: float, decay_rate: float, decay_steps: int, beta_1: float, beta_2: float
-) -> keras.optimizers.Adam:
-    """Adam whose learning rate is multiplied by ``decay_rate`` every ``decay_steps`` steps.
-
-    The schedule is ``ExponentialDecay(..., staircase=True)`` and is driven by the optimizer's
-    own ``iterations`` counter, which advances once per ``apply_gradients`` call, i.e. once per
-    training batch for each of the two optimizers (both counters stay equal). ``decay_rate=1``
-    gives a constant rate.
-    """
-    lr: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
-    if decay_rate < 1.0:
-        lr = keras.optimizers.schedules.ExponentialDecay(
-            learning_rate, decay_steps=decay_steps, decay_rate=decay_rate, staircase=True
-        )
-    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
-
-
-def make_optimizers(config: GANConfig) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
-    """The (generator, discriminator) optimizers a config asks for (TTUR: separate rates)."""
-    shared = (config.lr_decay_rate, config.lr_decay_steps, config.beta_1, config.beta_2)
-    return make_optimizer(config.g_learning_rate, *shared), make_optimizer(
-        config.d_learning_rate, *shared
-    )
+from mnist_gan.models.selfcond import ClusterDraw, NoiseOnlyViews
 
 
 @keras.saving.register_keras_serializable(package="mnist_gan")
@@ -63,19 +36,17 @@ class MNISTGAN(keras.Model):
         generator: a model mapping ``(batch, latent_dim)`` to images; built from the preset
             when None.
         discriminator: a model mapping images to ``(batch, 1)`` logits; built when None.
-        preset: name of the design in ``mnist_gan.models.presets.PRESETS`` (the default networks and
-            the default optimizers of :meth:`compile`).
+        preset: a design of ``mnist_gan.models.presets.PRESETS`` (networks, optimizers).
         seed: seed of the noise stream used by ``train_step`` (None: random).
         config: a whole :class:`~mnist_gan.config.GANConfig` (e.g. a trainer's) instead of
             ``preset`` and settings.
-        **settings: any setting of scope network, step or compile (``docs/settings.md``):
-            ``noise``, ``pixel_range``, ``image_size``, ``ema_decay``, ``update``, ``loss``,
-            ``r1_gamma``, ``d_loss_reduction``, ``ema_start``, the learning rates, ...; other
-            keywords go to ``keras.Model``.
+        data: the card of the data it is trained on (``ImageDataset.card()``: name, content
+            hash, class names); None: not recorded (MNIST is assumed for class names).
+        **settings: any setting of scope network, step or compile (``docs/settings.md``);
+            other keywords go to ``keras.Model``.
 
-    ``gan.config`` holds the settings. ``call(z)`` returns images, so ``gan.predict(z)`` works.
-    With ``ema_decay > 0`` the model keeps ``ema_generator`` (see :mod:`mnist_gan.gan.ema`) and
-    samples from it.
+    ``gan.config`` holds the settings; ``call(z)`` returns images (``gan.predict(z)`` works);
+    with ``ema_decay > 0`` it keeps ``ema_generator`` (:mod:`mnist_gan.gan.ema`), sampled from.
     """
 
     def __init__(
@@ -87,6 +58,7 @@ class MNISTGAN(keras.Model):
         preset: str = "dcgan",
         seed: int | None = None,
         config: GANConfig | None = None,
+        data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         settings = {name: kwargs.pop(name) for name in MODEL_SETTINGS if name in kwargs}
@@ -103,6 +75,7 @@ class MNISTGAN(keras.Model):
         if latent_dim is not None:
             settings["latent_dim"] = latent_dim
         self.config = make_config(preset, **settings)
+        self.data_card = dict(data) if data else None
         self.seed = seed
         if generator is None or discriminator is None:
             built_g, built_d = build_networks(self.config)
@@ -119,10 +92,9 @@ class MNISTGAN(keras.Model):
         # noise-only views of its generators; the views hold no weights of their own.
         self.cluster_draw: ClusterDraw | None = None
         if self.config.clusters > 0:
-            self.cluster_draw = ClusterDraw(
-                self.config.clusters, self.config.noise, name="cluster_draw"
-            )
-        self._views = _Views()
+            c = self.config
+            self.cluster_draw = ClusterDraw(c.clusters, c.noise, name="cluster_draw")
+        self._views = NoiseOnlyViews(self.cluster_draw)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.real_acc_tracker = keras.metrics.Mean(name="d_acc_real")
@@ -130,11 +102,9 @@ class MNISTGAN(keras.Model):
         self.g_optimizer: keras.optimizers.Optimizer | None = None
         self.d_optimizer: keras.optimizers.Optimizer | None = None
         self.loss_fn: keras.losses.Loss | None = None
-        c = self.config
-        self.sampler = Sampler(c.latent_dim, c.noise, c.pixel_range)
+        self.sampler = Sampler(self.config.latent_dim, self.config.noise, self.config.pixel_range)
         self.built = True
 
-    # ------------------------------------------------------------------ training setup
     def compile(
         self,
         g_optimizer: keras.optimizers.Optimizer | None = None,
@@ -145,13 +115,11 @@ class MNISTGAN(keras.Model):
         """Set the two optimizers and the loss; the rest (``steps_per_execution``,
         ``jit_compile``, ...) goes to ``keras.Model.compile``.
 
-        With no arguments, uses the settings' optimizers (:func:`make_optimizers`; for
-        ``dcgan``: Adam(0.5, 0.999), generator LR 2e-4, discriminator LR 2e-5, each multiplied
-        by 0.96 every 1000 steps), binary cross-entropy on logits, the config's
-        ``steps_per_execution``, and XLA where the preset measured faster with it
-        (``config.jit_compile``, docs/speed.md). XLA changes speed only: the noise and dropout
-        masks are the same with it (:mod:`mnist_gan.models.rng`). It stays off for replicas on
-        several CPU devices, which XLA cannot compile.
+        Defaults: the settings' optimizers (:func:`~mnist_gan.gan.optimizers.make_optimizers`),
+        binary cross-entropy on logits, the config's ``steps_per_execution``, and XLA where the
+        preset measured faster with it (``config.jit_compile``; speed only: the noise and
+        dropout masks are the same, :mod:`mnist_gan.models.rng`), never for replicas on several
+        CPU devices, which XLA cannot compile.
         """
         if g_optimizer is None or d_optimizer is None:
             default_g, default_d = make_optimizers(self.config)
@@ -170,20 +138,15 @@ class MNISTGAN(keras.Model):
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         """The loss/accuracy trackers; listed here so Keras resets them every epoch."""
-        return [
-            self.d_loss_tracker,
-            self.g_loss_tracker,
-            self.real_acc_tracker,
-            self.fake_acc_tracker,
-        ]
+        trackers = (self.d_loss_tracker, self.g_loss_tracker)
+        return [*trackers, self.real_acc_tracker, self.fake_acc_tracker]
 
-    # ------------------------------------------------------------------ the GAN step
     def train_step(self, data: Any) -> dict[str, Any]:
         """One adversarial update on a batch of real images, or ``(images, labels)``: a
         conditional model gives the fakes the batch's labels; others ignore labels."""
         if self.g_optimizer is None:
             raise MNISTGANError("call gan.compile() before gan.fit()")
-        real, labels = self.prepare_real_images(data), self._batch_labels(data)
+        real, labels = self.prepare_real_images(data), batches.batch_ids(data, self.config)
         batch_size = tf.shape(real)[0]
         d_lr, g_lr = self.d_optimizer.learning_rate, self.g_optimizer.learning_rate
         z = self.sample_noise(batch_size)
@@ -263,32 +226,23 @@ class MNISTGAN(keras.Model):
     def _real_logits(
         self, images: tf.Tensor, labels: Any = None, n_real: Any = None
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Discriminator logits on ``images`` and the R1 penalty (0 when off) on the real ones:
-        all of them, or the first ``n_real``."""
-        gamma = self.config.r1_gamma
-        if gamma <= 0:
-            logits = self._discriminate(images, labels)
-            return logits, tf.zeros((), logits.dtype)
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            logits = self._discriminate(images, labels)
-            # The sum's gradient holds each image's own input gradient while D treats images
-            # independently (batch norm in training mode couples them: then an approximation).
-            total = tf.reduce_sum(logits if n_real is None else logits[:n_real])
-        grads = tape.gradient(total, images)
-        grads = grads if n_real is None else grads[:n_real]
-        return logits, losses.r1_penalty(grads, gamma)
+        """Discriminator logits on ``images`` and the R1 penalty on the real ones (all, or the
+        first ``n_real``): :func:`mnist_gan.gan.losses.logits_and_r1`, lazily every
+        ``r1_interval`` discriminator steps."""
+        c = self.config
+        return losses.logits_and_r1(
+            lambda x: self._discriminate(x, labels),
+            images,
+            c.r1_gamma,
+            c.r1_interval,
+            self.d_optimizer.iterations,
+            n_real,
+        )
 
-    # ------------------------------------------------------------------ data, noise, sampling
     def prepare_real_images(self, data: Any) -> tf.Tensor:
-        """A batch (images, or (images, labels)) as float32 ``(B, S, S, 1)`` in the pixel range
-        (float64 when that is Keras's ``floatx``, as the generator's output then is).
-
-        See :func:`mnist_gan.data.pipeline.as_image_batch_tf` for the accepted shapes and dtypes.
-        """
-        images = data[0] if isinstance(data, tuple | list) else data
-        batch = as_image_batch_tf(images, self.config.pixel_range, self.config.image_size)
-        return tf.cast(batch, full_precision())
+        """A batch (images, or (images, labels)) as ``(B, S, S, 1)`` in the pixel range
+        (:func:`mnist_gan.gan.batches.real_images`)."""
+        return batches.real_images(data, self.config)
 
     @property
     def conditional(self) -> bool:
@@ -296,37 +250,27 @@ class MNISTGAN(keras.Model):
         sfast, whose cluster ids are drawn inside :attr:`sampling_generator`."""
         return self.config.num_classes > 0
 
-    def _batch_labels(self, data: Any) -> tf.Tensor | None:
-        """The batch's int32 labels for a conditional model, its cluster ids for sfast; None
-        for an unconditional one."""
-        if self.cluster_draw is not None:
-            if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
-                raise MNISTGANError(
-                    f"preset {self.config.preset!r} trains on (images, cluster_ids) batches "
-                    "(mnist_gan.data.clusters.cluster_ids); GANTrainer makes them from the images"
-                )
-            return tf.reshape(tf.cast(data[1], "int32"), (-1,))
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """A conditional model's class names (:func:`mnist_gan.data.datasets.card_classes`)."""
+        return card_classes(self.data_card, self.config.num_classes)
+
+    def class_index(self, label: Any) -> int:
+        """The index of a class given by name (``"sneaker"``, any case, a unique prefix) or
+        index (``7``, ``"7"``); :class:`MNISTGANError` naming the classes otherwise."""
         if not self.conditional:
-            return None
-        if not isinstance(data, tuple | list) or len(data) < 2 or data[1] is None:
-            raise MNISTGANError(
-                f"preset {self.config.preset!r} is conditional: fit it on (images, labels) "
-                "batches, e.g. gan.fit(x_train, y_train) or a dataset of (image, label) pairs"
-            )
-        return tf.reshape(tf.cast(data[1], "int32"), (-1,))
+            raise MNISTGANError("this model is unconditional: it takes no class (no --label)")
+        return find_class(label, self.class_names)
 
     def sample_noise(
         self, num: int | tf.Tensor, seed: keras.random.SeedGenerator | int | None = None
     ) -> tf.Tensor:
         """Noise z of shape ``(num, latent_dim)`` from this model's distribution."""
-        shape = (num, self.config.latent_dim)
-        if seed is None and distribute.in_replicas():
-            # Each replica folds its id into the seed: its own noise (docs/distributed.md).
-            return distribute.replica_noise(
-                self.seed_generator, shape, self.config.noise, self.uses_xla
-            )
+        shape, kind = (num, self.config.latent_dim), self.config.noise
+        if seed is None and distribute.in_replicas():  # each replica its own (distributed.md)
+            return distribute.replica_noise(self.seed_generator, shape, kind, self.uses_xla)
         seed = self.seed_generator if seed is None else seed
-        return rng.noise(shape, self.config.noise, rng.seed_pair(seed), xla=self.uses_xla)
+        return rng.noise(shape, kind, rng.seed_pair(seed), xla=self.uses_xla)
 
     @property
     def uses_xla(self) -> bool:
@@ -344,25 +288,13 @@ class MNISTGAN(keras.Model):
 
     def noise_only(self, generator: keras.Model) -> keras.Model:
         """``generator`` as users call it: itself, or for sfast its noise-only view (cached)."""
-        if self.cluster_draw is None:
-            return generator
-        view = self._views.models.get(id(generator))
-        if view is None:
-            view = self._views.models[id(generator)] = unconditional_view(
-                generator, self.cluster_draw
-            )
-        return view
+        return generator if self.cluster_draw is None else self._views.view(generator)
 
     def set_cluster_frequencies(self, frequencies: Any) -> None:
         """sfast: the share of training images in each cluster, which sampling draws ids by."""
-        values = np.asarray(frequencies, np.float32).reshape(-1)
-        if self.cluster_draw is None or values.shape != (self.config.clusters,):
-            raise MNISTGANError(
-                f"cluster frequencies go to an sfast model, one per cluster; got {values.shape}"
-            )
-        if not (np.all(values >= 0) and values.sum() > 0):
-            raise MNISTGANError("cluster frequencies must be >= 0 and not all 0")
-        self.cluster_draw.frequencies.assign(values / values.sum())
+        if self.cluster_draw is None:
+            raise MNISTGANError("cluster frequencies go to an sfast model")
+        self.cluster_draw.set_frequencies(frequencies)
         self.sampler.clear()
 
     def call(self, inputs: Any, training: bool = False) -> tf.Tensor:
@@ -386,25 +318,24 @@ class MNISTGAN(keras.Model):
         resized to 28x28. ``use_ema`` picks the EMA (True) or the live (False) generator; None:
         EMA when enabled. Small requests take a numpy fast path (:mod:`mnist_gan.gan.sampling`).
 
-        A conditional model draws the digits ``labels`` asks for (one int for all, or one per
-        sample); without labels, balanced digits (:func:`mnist_gan.gan.sampling.resolve_labels`).
+        A conditional model draws the classes ``labels`` asks for: one for all, or one per
+        sample, each an index or a class name (``"sneaker"``; :meth:`class_index`); without
+        labels, balanced classes (:func:`mnist_gan.gan.sampling.resolve_labels`).
         sfast is unconditional: it draws each cluster id from the noise, by the clusters' shares.
         ``return_labels=True`` returns ``(images, labels)``.
         """
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise MNISTGANError(f"num_samples must be a positive integer, got {num_samples!r}")
-        if use_ema and self.ema_generator is None:
-            raise MNISTGANError("this model has no EMA generator (train with ema_decay > 0)")
+        check_request(num_samples, use_ema, self.ema_generator is not None)
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31))
         generator = self.noise_only(self.generator) if use_ema is False else self.sampling_generator
-        labels = resolve_labels(labels, num_samples, self.config.num_classes, seed)
+        names, classes = self.class_names, self.config.num_classes
+        labels = class_indices(labels, names) if classes else labels
+        labels = resolve_labels(labels, num_samples, classes, seed)
         images = self.sampler.generate(generator, num_samples, seed, batch_size, labels)
         return (images, labels) if return_labels else images
 
     def interpolate(self, **walk: Any) -> np.ndarray:
-        """Latent walks as uint8 ``(rows * steps, 28, 28)`` (``rows``, ``steps``, ``seed``,
-        ``labels``; see :func:`mnist_gan.gan.walk.interpolate`)."""
+        """Latent walks, uint8 ``(rows * steps, 28, 28)`` (:func:`.walk.interpolate`)."""
         from mnist_gan.gan.walk import interpolate
 
         return interpolate(self, **walk)
@@ -413,7 +344,6 @@ class MNISTGAN(keras.Model):
         """Resize ``(B, S, S, 1)`` images to 28x28 (no-op at 28), clipped to the pixel range."""
         return to_mnist_size(images, self.config.pixel_range).numpy()
 
-    # ------------------------------------------------------------------ serialisation
     def get_config(self) -> dict[str, Any]:
         """Both networks, the seed, the name and every network/step/compile setting."""
         return {
@@ -421,56 +351,50 @@ class MNISTGAN(keras.Model):
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "seed": self.seed,
             "name": self.name,
+            "data": self.data_card,
             **self.config.to_dict(MODEL_SCOPES),
         }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MNISTGAN:
         """Rebuild from :meth:`get_config` output (used by ``keras.models.load_model``)."""
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        config = saved_settings(dict(config))
+        for key in ("generator", "discriminator"):  # float32 where bfloat16 is not native
+            network = loadable_network(config[key], config.get("precision", "float32"))
+            config[key] = keras.saving.deserialize_keras_object(network)
         return cls(**config)
 
     def get_compile_config(self) -> None:
         """Optimizers belong to training checkpoints, not to the ``.keras`` inference file."""
         return None
 
-    # ------------------------------------------------------------------ presets
     @classmethod
     def from_preset(cls, name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
-        """A trained model from a preset: the name of one shipped in the package (``"cfast"``,
-        ``"fast"``; no network use) or a folder written by :meth:`save_to_preset`.
+        """A trained model from a preset: a shipped one's name (``"cfast"``; no network use) or
+        a folder written by :meth:`save_to_preset` (a local folder wins, with a note); the
+        weights' sha256 is checked (:func:`~mnist_gan.gan.pretrained.read_preset`). Not
+        compiled: ``compile()`` it to fine-tune (docs/pretrained.md)."""
+        from mnist_gan.gan.pretrained import assign_network_weights, read_preset
 
-        A local folder named like a shipped preset wins (with a note). The weights' sha256 is
-        checked. The model is not compiled; ``compile()`` it to fine-tune. See
-        :mod:`mnist_gan.gan.pretrained` and ``docs/pretrained.md``.
-        """
-        from mnist_gan.gan.pretrained import load_preset
-
-        return load_preset(name_or_dir)
+        found = read_preset(name_or_dir)
+        gan = cls(config=found.config, data=found.data)
+        assign_network_weights(gan, found.arrays, found.where)
+        return gan
 
     def save_to_preset(self, directory: str | os.PathLike[str], **metadata: Any) -> Path:
-        """Write this model as a preset folder (config.json, metadata.json, float16 weights of
-        the generator, EMA generator and discriminator) that :meth:`from_preset` opens.
-
-        Keywords (``name``, ``command``, ``minutes``, ``scores``, ``dtype``, ``overwrite``): see
-        :func:`mnist_gan.gan.pretrained.save_preset`. Returns the folder's ``Path``.
-        """
+        """Write this model as a preset folder that :meth:`from_preset` opens; the keywords
+        (``name``, ``command``, ``minutes``, ``scores``, ``dtype``, ``overwrite``) and the
+        files: :func:`mnist_gan.gan.pretrained.save_preset`. Returns the folder."""
         from mnist_gan.gan.pretrained import save_preset
 
         return save_preset(self, directory, **metadata)
 
 
-class _Views:
-    """A plain holder, so Keras does not track the views as layers of the model."""
-
-    def __init__(self) -> None:
-        self.models: dict[int, keras.Model] = {}
-
-
-def build_gan(config: GANConfig, seed: int | None = None) -> MNISTGAN:
-    """The compiled model ``config`` describes: its networks, optimizers and compile options."""
-    gan = MNISTGAN(config=config, seed=seed)
+def build_gan(
+    config: GANConfig, seed: int | None = None, data: dict[str, Any] | None = None
+) -> MNISTGAN:
+    """The compiled model ``config`` describes: its networks, optimizers and compile options
+    (``data``: the card of the data it trains on)."""
+    gan = MNISTGAN(config=config, seed=seed, data=data)
     gan.compile()
     return gan

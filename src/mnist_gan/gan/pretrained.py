@@ -14,10 +14,11 @@ A preset folder holds three files (keras-hub's convention: config + metadata + w
   checkpoints (:func:`mnist_gan.gan.checkpoint.named_variables`). Floating-point arrays are stored
   as float16 by default (half the size); optimizer state is not stored.
 
-:func:`load_preset` (``MNISTGAN.from_preset``) takes a folder or the name of a preset shipped
-in the package (``mnist_gan/pretrained_presets/NAME``, read with :mod:`importlib.resources`:
-no network). A local path of the same name wins, with a note. The sha256 is checked before
-the weights are read. Finding and describing presets needs no TensorFlow.
+``MNISTGAN.from_preset`` (through :func:`read_preset`) takes a folder or the name of a preset
+shipped in the package (``mnist_gan/pretrained_presets/NAME``, read with
+:mod:`importlib.resources`: no network). A local path of the same name wins, with a note. The
+sha256 is checked before the weights are read. Finding and describing presets needs no
+TensorFlow; this module never imports the model (``MNISTGAN`` builds itself from what it reads).
 """
 
 from __future__ import annotations
@@ -29,26 +30,30 @@ import json
 import logging
 import os
 import zipfile
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mnist_gan.errors import MNISTGANError
+from mnist_gan.gan.shipped import (
+    CONFIG_FILE,
+    METADATA_FILE,
+    PRESET_FILES,
+    WEIGHTS_FILE,
+    display,
+    read_json,
+    resolve_preset,
+)
 
 if TYPE_CHECKING:
-    from importlib.abc import Traversable
-
+    from mnist_gan.config import GANConfig
     from mnist_gan.gan.model import MNISTGAN
 
 log = logging.getLogger("mnist_gan")
 
 FORMAT = 1
-CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE = "config.json", "metadata.json", "model.weights.npz"
-PRESET_FILES = (CONFIG_FILE, METADATA_FILE, WEIGHTS_FILE)
-# Where shipped presets live inside the installed package (setup.cfg package_data).
-SHIPPED_DIR: Traversable = resources.files("mnist_gan") / "pretrained_presets"
 GROUPS = ("generator", "ema", "discriminator", "clusters")
 # Stored as float32 whatever the dtype: sfast's cluster frequencies are the boundaries that map
 # a noise vector to a cluster, and float16 would move them (and so whole samples).
@@ -64,109 +69,15 @@ FLOAT16_MAX_LEVELS = 3  # 0.02 * 255 / 2 = 2.55 levels, rounding may add one
 CHECK_SAMPLES, CHECK_SEED = 256, 0
 
 
-# ------------------------------------------------------------------ finding presets (no TF)
-def shipped_names() -> list[str]:
-    """Names of the presets whose weights ship in this install, sorted ([] when none do)."""
-    if not SHIPPED_DIR.is_dir():
-        return []
-    return sorted(
-        entry.name
-        for entry in SHIPPED_DIR.iterdir()
-        if entry.is_dir() and entry.joinpath(METADATA_FILE).is_file()
-    )
+@dataclass(frozen=True)
+class PresetContents:
+    """A preset read back (:func:`read_preset`): settings, data card, weights, where from."""
 
-
-def shipped_metadata() -> dict[str, dict[str, Any]]:
-    """``{name: metadata.json}`` of every shipped preset (unreadable metadata: ``{}``)."""
-    found = {}
-    for name in shipped_names():
-        try:
-            found[name] = json.loads(SHIPPED_DIR.joinpath(name, METADATA_FILE).read_text())
-        except (OSError, ValueError):
-            found[name] = {}
-    return found
-
-
-def is_preset_folder(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a folder holding a preset's metadata and weights."""
-    path = Path(path)
-    return (path / METADATA_FILE).is_file() and (path / WEIGHTS_FILE).is_file()
-
-
-def is_shipped_name(source: Any) -> bool:
-    """Whether ``source`` (a str) names a preset shipped in this install."""
-    return isinstance(source, str) and source in shipped_names()
-
-
-def shadowed_note(source: Any) -> str | None:
-    """The note for a local file or folder named like a shipped preset (it wins), else None."""
-    if not is_shipped_name(source) or not Path(source).exists():
-        return None
-    kind = "folder" if Path(source).is_dir() else "file"
-    return (
-        f"note: using the local {kind} {source!r}, not the shipped preset {source!r} (run from "
-        "another folder, or rename it, to use the shipped one)"
-    )
-
-
-def missing_source_message(source: Any) -> str:
-    """The error for a source that is neither a local path nor a shipped preset."""
-    names = shipped_names()
-    shipped = (
-        f"shipped presets: {', '.join(names)}"
-        if names
-        else "this install ships no pretrained presets yet"
-    )
-    from mnist_gan.models.presets import PRESETS
-
-    if str(source) in PRESETS:
-        return (
-            f"{source} does not exist here, and preset {str(source)!r} ships no pretrained "
-            f"weights ({shipped}); train it with `mnist-gan train --preset {source}`"
-        )
-    return f"{source} does not exist here and is not a shipped preset ({shipped})"
-
-
-def resolve_preset(name_or_dir: str | os.PathLike[str]) -> tuple[Traversable, str]:
-    """The preset folder ``name_or_dir`` means, and how to describe it in messages.
-
-    A local path is used when it exists (a shipped name included: a note is logged); else a
-    shipped preset's name. Raises :class:`MNISTGANError` for a local path that is not a preset
-    folder, or an unknown name (the message lists the shipped names).
-    """
-    path = Path(name_or_dir)
-    if path.exists():
-        note = shadowed_note(name_or_dir)  # a str only: loading passes a Path after its note
-        if note:
-            log.warning(note)
-        if not is_preset_folder(path):
-            raise MNISTGANError(
-                f"{path} is not a preset folder (it needs {', '.join(PRESET_FILES)}; write one "
-                "with gan.save_to_preset(DIR) or scripts/make_pretrained.py)"
-            )
-        return path, str(path)
-    if is_shipped_name(str(name_or_dir)):
-        return SHIPPED_DIR.joinpath(str(name_or_dir)), f"shipped preset {str(name_or_dir)!r}"
-    raise MNISTGANError(missing_source_message(name_or_dir))
-
-
-def read_preset_metadata(name_or_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """A preset's ``metadata.json`` (versions, settings, command, minutes, scores, sha256)."""
-    folder, where = resolve_preset(name_or_dir)
-    return _read_json(folder, METADATA_FILE, where)
-
-
-def headline(metadata: dict[str, Any]) -> str:
-    """A preset's scores in a few words ("FD 1.86, labels 99.0%"), for ``mnist-gan presets``."""
-    scores = metadata.get("scores") or {}
-    parts = []
-    if isinstance(scores.get("frechet_distance"), int | float):
-        parts.append(f"FD {scores['frechet_distance']:.2f}")
-    if isinstance(scores.get("label_accuracy"), int | float):
-        parts.append(f"labels {scores['label_accuracy']:.1%}")
-    elif isinstance(scores.get("classifier_score"), int | float):
-        parts.append(f"CS {scores['classifier_score']:.2f}")
-    return ", ".join(parts) or "no scores"
+    config: GANConfig
+    data: dict[str, Any] | None
+    arrays: dict[str, np.ndarray]
+    where: str
+    metadata: dict[str, Any]
 
 
 # ------------------------------------------------------------------ weights as named arrays
@@ -294,6 +205,7 @@ def save_preset(
         "date_saved": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "settings": settings,
         "training": {"command": command, "minutes": minutes},
+        "data": gan.data_card,
         "scores": scores or {},
         "provenance": provenance or {},
         "parameter_count": counts,
@@ -320,13 +232,19 @@ def _portable_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def float16_check(gan: MNISTGAN, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """How far samples of a copy of ``gan`` with ``arrays`` (e.g. float16) are from ``gan``'s:
-    the same noise (and digits) through the sampling and the live generator."""
-    from mnist_gan.data.images import to_uint8
-    from mnist_gan.gan.model import MNISTGAN
+    """How far samples with ``arrays`` (e.g. float16) are from samples with ``gan``'s own
+    weights: the same noise (and digits) through the sampling and the live generator. Both
+    copies compute in float32, so bfloat16 compute (``precision``) is not taken for storage
+    loss."""
+    import dataclasses
 
-    twin = MNISTGAN(config=gan.config)
+    from mnist_gan.data.images import to_uint8
+
+    exact = dataclasses.replace(gan.config, precision="float32")
+    original, twin = (type(gan)(config=exact, data=gan.data_card) for _ in range(2))
+    assign_network_weights(original, network_weights(gan, "float32"), "the float32 weights")
     assign_network_weights(twin, arrays, "the float16 weights")
+    gan = original
     worst, levels = 0.0, 0
     for use_ema in {gan.ema_generator is not None, False}:
         options = {"seed": CHECK_SEED, "use_ema": use_ema}
@@ -347,19 +265,19 @@ def float16_check(gan: MNISTGAN, arrays: dict[str, np.ndarray]) -> dict[str, Any
 
 
 # ------------------------------------------------------------------ load
-def load_preset(name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
-    """The model a preset folder or a shipped preset's name holds, ready to sample.
+def read_preset(name_or_dir: str | os.PathLike[str]) -> PresetContents:
+    """What a preset folder or a shipped preset's name holds, checked: its settings, its data
+    card, its named weight arrays. ``MNISTGAN.from_preset`` builds the model from them.
 
-    The weights file's sha256 is checked against ``metadata.json`` first: a damaged or
-    changed file raises one :class:`MNISTGANError` naming it. The model is not compiled
-    (``gan.compile()`` before ``fit``; optimizer state is not part of a preset).
+    The weights file's sha256 is checked against ``metadata.json`` first: a damaged or changed
+    file raises one :class:`MNISTGANError` naming it, as does a config that is not an MNISTGAN's.
     """
-    from mnist_gan.gan.model import MNISTGAN
+    from mnist_gan.config import saved_settings
     from mnist_gan.models.presets import make_config
 
     folder, where = resolve_preset(name_or_dir)
-    metadata = _read_json(folder, METADATA_FILE, where)
-    saved = _read_json(folder, CONFIG_FILE, where)
+    metadata = read_json(folder, METADATA_FILE, where)
+    saved = read_json(folder, CONFIG_FILE, where)
     weights = folder.joinpath(WEIGHTS_FILE)
     payload = weights.read_bytes()
     expected = (metadata.get("weights") or {}).get("sha256")
@@ -368,11 +286,11 @@ def load_preset(name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
     actual = hashlib.sha256(payload).hexdigest()
     if actual != expected:
         raise MNISTGANError(
-            f"{_display(weights)} is damaged: checksum mismatch (sha256 {actual[:16]}..., "
+            f"{display(weights)} is damaged: checksum mismatch (sha256 {actual[:16]}..., "
             f"{METADATA_FILE} expects {expected[:16]}...); reinstall the package or save the "
             "preset again"
         )
-    settings = dict(saved.get("config") or {})
+    settings = saved_settings(dict(saved.get("config") or {}))
     if saved.get("class_name") != "MNISTGAN" or "preset" not in settings:
         raise MNISTGANError(f"{where}: {CONFIG_FILE} does not describe an MNISTGAN")
     try:
@@ -383,26 +301,10 @@ def load_preset(name_or_dir: str | os.PathLike[str]) -> MNISTGAN:
         with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise MNISTGANError(f"{_display(weights)} is unreadable ({err})") from None
-    gan = MNISTGAN(config=config)
-    assign_network_weights(gan, arrays, where)
-    return gan
+        raise MNISTGANError(f"{display(weights)} is unreadable ({err})") from None
+    return PresetContents(config, metadata.get("data"), arrays, where, metadata)
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
     """The hex sha256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _read_json(folder: Traversable, filename: str, where: str) -> dict[str, Any]:
-    try:
-        value = json.loads(folder.joinpath(filename).read_text())
-    except (OSError, ValueError) as err:
-        raise MNISTGANError(f"{where}: {filename} is missing or unreadable ({err})") from None
-    if not isinstance(value, dict):
-        raise MNISTGANError(f"{where}: {filename} does not hold a JSON object")
-    return value
-
-
-def _display(entry: Traversable) -> str:
-    return str(entry) if isinstance(entry, Path) else f"{entry.name} ({entry})"

@@ -30,6 +30,15 @@ def numpy_noise(n: int, latent_dim: int, noise: str, seed: int, index: int = 0) 
     return rng.standard_normal((n, latent_dim), dtype=np.float32)
 
 
+def check_request(num_samples: Any, use_ema: bool | None, has_ema: bool) -> None:
+    """:class:`MNISTGANError` for a count that is not a positive int, or the EMA generator
+    asked of a model without one."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+        raise MNISTGANError(f"num_samples must be a positive integer, got {num_samples!r}")
+    if use_ema and not has_ema:
+        raise MNISTGANError("this model has no EMA generator (train with ema_decay > 0)")
+
+
 def resolve_labels(labels: Any, n: int, num_classes: int, seed: int) -> np.ndarray | None:
     """The int32 labels of ``n`` samples: None for an unconditional model (``num_classes`` 0).
 

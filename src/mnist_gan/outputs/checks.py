@@ -33,7 +33,7 @@ def check_out(out: Path, suffixes: tuple[str, ...], flag: str, force: bool) -> N
 def check_source(source: str | os.PathLike[str]) -> None:
     """A model, checkpoint or output folder given on the command line must exist, or be the
     name of a pretrained preset shipped in this install."""
-    from mnist_gan.gan.pretrained import is_shipped_name, missing_source_message
+    from mnist_gan.gan.shipped import is_shipped_name, missing_source_message
 
     if not Path(source).exists() and not is_shipped_name(str(source)):
         raise MNISTGANError(missing_source_message(source))

@@ -33,12 +33,14 @@ def load_gan(path: str | os.PathLike[str]) -> MNISTGAN:
 
 def load_from_checkpoint(path: str | os.PathLike[str]) -> MNISTGAN:
     """Rebuild the run's model from a training checkpoint and restore its weights."""
+    from mnist_gan.config import saved_settings
     from mnist_gan.gan.checkpoint import load_checkpoint, read_checkpoint_header
     from mnist_gan.models.presets import make_config
 
-    saved = dict(read_checkpoint_header(path)["meta"]["config"])
+    meta = read_checkpoint_header(path)["meta"]
+    saved = saved_settings(dict(meta["config"]))
     config = make_config(saved.pop("preset"), **saved)
-    gan = build_gan(config)
+    gan = build_gan(config, data=meta.get("data"))
     load_checkpoint(gan, path)
     return gan
 
@@ -51,22 +53,22 @@ def load_generator_model(source: str | os.PathLike[str]) -> MNISTGAN:
     an interrupted run can still be sampled). A local file or folder named like a shipped preset
     wins, with a note logged as a warning.
     """
-    from mnist_gan.gan import pretrained
+    from mnist_gan.gan import shipped
     from mnist_gan.gan.checkpoint import list_checkpoints
 
     text = os.fspath(source)
-    note = pretrained.shadowed_note(text)
+    note = shipped.shadowed_note(text)
     if note:
         log.warning(note)
     elif not Path(text).exists():
-        if pretrained.is_shipped_name(text):
-            return pretrained.load_preset(text)
+        if shipped.is_shipped_name(text):
+            return MNISTGAN.from_preset(text)
         if Path(text).name == text and not Path(text).suffix:  # a name, not a path
-            raise MNISTGANError(pretrained.missing_source_message(text))
+            raise MNISTGANError(shipped.missing_source_message(text))
     source = Path(text)
     if source.is_dir():
-        if pretrained.is_preset_folder(source):
-            return pretrained.load_preset(source)
+        if shipped.is_preset_folder(source):
+            return MNISTGAN.from_preset(source)
         if (source / "model.keras").is_file():
             return load_gan(source / "model.keras")
         found = list_checkpoints(source / "checkpoints")

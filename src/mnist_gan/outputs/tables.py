@@ -15,7 +15,7 @@ def presets_table(with_params: bool = True) -> str:
     ``pretrained`` column shows the headline scores of presets whose weights ship in the
     package (``MNISTGAN.from_preset(name)``, ``mnist-gan sample NAME``), ``-`` for the others.
     """
-    from mnist_gan.gan.pretrained import headline, shipped_metadata
+    from mnist_gan.gan.shipped import headline, shipped_metadata
 
     shipped = {name: headline(meta) for name, meta in shipped_metadata().items()}
     width = max([10, *map(len, shipped.values())])
@@ -39,4 +39,20 @@ def presets_table(with_params: bool = True) -> str:
             f"{c.g_learning_rate:>7.0e} {c.d_learning_rate:>7.0e} {params}"
             f"{shipped.get(name, '-'):<{width}} {preset.description}"
         )
-    return "\n".join(rows)
+    return "\n".join(rows + ["", *shipped_table()])
+
+
+def shipped_table() -> list[str]:
+    """One line per pretrained preset in this install: its name, design, data and scores."""
+    from mnist_gan.gan.shipped import headline, shipped_metadata
+
+    found = shipped_metadata()
+    if not found:
+        return ["No pretrained weights ship in this install."]
+    lines = ["Pretrained weights (mnist-gan sample NAME, MNISTGAN.from_preset(NAME)):"]
+    for name, meta in found.items():
+        design = (meta.get("settings") or {}).get("preset", "?")
+        data = (meta.get("data") or {}).get("name") or "MNIST"
+        trained = f"{design} on {data}"
+        lines.append(f"  {name:<14} {trained:<24} {headline(meta)}")
+    return lines

@@ -311,3 +311,55 @@ class LossCurveCallback(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.history.get("d_loss"):
             self.written = save_loss_curves(self.history, self.path)
+
+
+def run_callbacks(
+    config: Any,
+    output_dir: Path,
+    seed: int,
+    history: dict[str, Any],
+    meta: Any,
+    steps_per_epoch: int | None,
+    data: Any = None,
+    sample_frequency: int | None = None,
+) -> tuple[list[Any], SampleGridCallback, CheckpointCallback, LossCurveCallback]:
+    """A run's callbacks in the order they must run, and its grid, checkpoint and curve ones.
+
+    Sample grids (every ``sample_frequency`` steps, default the config's), with ``eval_every``
+    an evaluation against ``data`` (before the checkpoints, so its ``eval_`` metrics reach the
+    saved history), with ``tensorboard`` its logger (after the evaluation, whose metrics it logs
+    too), then per-epoch checkpoints (``meta()`` beside the weights) and loss curves.
+    """
+    c = config
+    grids = SampleGridCallback(
+        output_dir / "generated_samples",
+        sample_frequency=c.sample_frequency if sample_frequency is None else sample_frequency,
+        every_epochs=c.sample_every_epochs,
+        seed=seed,
+    )
+    checkpoints = CheckpointCallback(
+        output_dir / "checkpoints",
+        history,
+        meta,
+        keep=c.keep_checkpoints,
+        steps_per_epoch=steps_per_epoch,
+    )
+    curves = LossCurveCallback(output_dir / "loss_curves.png", history)
+    middle: list[Any] = []
+    if c.eval_every > 0:
+        from mnist_gan.evaluation.callback import EvaluationCallback
+
+        middle.append(
+            EvaluationCallback(every_epochs=c.eval_every, output_dir=output_dir, data=data)
+        )
+    if c.tensorboard:
+        from mnist_gan.training.tensorboard import TensorBoardImages, tensorboard_dir
+
+        middle.append(
+            TensorBoardImages(
+                tensorboard_dir(output_dir, c.tensorboard),
+                grids.fixed_noise_images,
+                sample_frequency=grids.sample_frequency,
+            )
+        )
+    return [grids, *middle, checkpoints, curves], grids, checkpoints, curves

@@ -65,3 +65,11 @@ def initialize_from(gan: MNISTGAN, source: str | os.PathLike[str]) -> str:
             copied.append("EMA generator")
     assign_network_weights(gan, arrays, f"--init-from {source}", groups)
     return f"Initialized the {', '.join(copied)} from {source}"
+
+
+def unused_note(source: str) -> str:
+    """Why ``init_from`` is not applied to a run that resumes from its own checkpoint."""
+    return (
+        f"init_from {source} not used: the run's own checkpoint wins (it already started from "
+        "those weights, or another --output-dir starts afresh)"
+    )

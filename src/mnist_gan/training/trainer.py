@@ -7,56 +7,50 @@ decides what reaches the screen.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import hashlib
 import json
 import logging
 import os
 import secrets
-import tempfile
 import time
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-from mnist_gan.config import NETWORK_SETTINGS, GANConfig
+from mnist_gan.config import GANConfig
 from mnist_gan.data import clusters
-from mnist_gan.data.pipeline import as_image_batch, make_epoch_dataset, steps_per_epoch
-from mnist_gan.data.sources import load_mnist
+from mnist_gan.data.datasets import ImageDataset, config_for_data, from_arrays, load_dataset
+from mnist_gan.data.pipeline import make_epoch_dataset, steps_per_epoch
 from mnist_gan.errors import MNISTGANError
-from mnist_gan.files import atomic_write, write_text
+from mnist_gan.files import write_text
 from mnist_gan.gan import distribute
-from mnist_gan.gan.checkpoint import list_checkpoints, load_checkpoint, read_checkpoint_header
+from mnist_gan.gan.checkpoint import load_checkpoint, read_checkpoint_header
 from mnist_gan.gan.model import MNISTGAN, build_gan
 from mnist_gan.gan.steps import global_step
 from mnist_gan.models.presets import make_config
-from mnist_gan.reliability.divergence import DivergenceGuard, all_finite, divergence_message
+from mnist_gan.reliability.divergence import DivergenceGuard
 from mnist_gan.reliability.lock import RunLock
 from mnist_gan.reliability.signals import GracefulStop, StopOnSignal
-from mnist_gan.training.callbacks import (
-    CheckpointCallback,
-    LossCurveCallback,
-    SampleGridCallback,
-    SnapshotCallback,
-    TimeBudgetCallback,
-)
+from mnist_gan.training.callbacks import SnapshotCallback, TimeBudgetCallback, run_callbacks
+from mnist_gan.training.init_from import initialize_from, unused_note
+from mnist_gan.training.plan import Phase, plan_phases
 from mnist_gan.training.progress import fit_verbose, progress_callbacks, resolve_progress
+from mnist_gan.training.rollback import roll_back
+from mnist_gan.training.rundir import (
+    DATA_FILE,
+    cached_cluster_ids,
+    check_run_inputs,
+    check_writable,
+    compatible_checkpoint,
+    data_record,
+    save_final_model,
+    session_summary,
+    summary_line,
+    training_split,
+)
 
 log = logging.getLogger("mnist_gan")
-
-
-@dataclass
-class Phase:
-    """One ``fit`` call: epochs ``first`` to ``last`` (exclusive), skipping ``skip`` batches."""
-
-    first: int
-    last: int
-    skip: int
 
 
 class GANTrainer:
@@ -67,12 +61,9 @@ class GANTrainer:
     latent_dim 100, output_dir "outputs"). Bad values raise :class:`MNISTGANError` here,
     before any file is touched.
 
-    ``output_dir`` receives ``generated_samples/*.png`` grids, ``checkpoints/ckpt-epoch-*.npz``
-    (one per epoch, newest 3 kept), ``history.json``, ``loss_curves.png``, ``config.json``,
-    ``summary.json`` (steps, time, images/s, how the session ended) and the final
-    ``model.keras``; with ``animate`` also ``progress.gif``, with ``tensorboard`` event files
-    (:mod:`mnist_gan.training.tensorboard`). With ``init_from`` a new run starts from trained
-    weights (fine-tuning; :func:`mnist_gan.training.init_from.initialize_from`).
+    ``output_dir`` receives grids, per-epoch checkpoints, ``history.json``, ``config.json``,
+    ``data.json``, ``summary.json`` and ``model.keras`` (docs/training.md#what-a-run-writes).
+    With ``init_from`` a new run starts from trained weights (fine-tuning; :mod:`.init_from`).
     """
 
     def __init__(
@@ -103,6 +94,8 @@ class GANTrainer:
         self.seed = self.config.seed if self.config.seed is not None else secrets.randbelow(2**31)
         self.output_dir = Path(self.config.output_dir)
         self.model_path = self.output_dir / "model.keras"
+        self._given = {name for name, value in settings.items() if value is not None}
+        self.dataset: ImageDataset | None = None
         self.train_images: np.ndarray | None = None
         self.train_labels: np.ndarray | None = None
         self.cluster_ids: np.ndarray | None = None  # sfast: made from the images alone
@@ -119,39 +112,40 @@ class GANTrainer:
 
     # ------------------------------------------------------------------ pieces
     def load_data(
-        self, x_train: np.ndarray | None = None, y_train: np.ndarray | None = None
+        self, x_train: np.ndarray | ImageDataset | None = None, y_train: np.ndarray | None = None
     ) -> np.ndarray:
-        """Load the uint8 training images and labels (``config.limit`` applied) or use
-        ``x_train``/``y_train``; a conditional preset needs the labels, ``sfast`` never reads
-        them (it trains on :meth:`prepare_clusters`' ids)."""
-        if x_train is None:
-            (x_train, y_train), _ = load_mnist(self.config.data_path)
-        self.train_images = as_image_batch(x_train, self.config.limit)[..., 0]
-        self.train_labels = None
-        if y_train is not None:
-            labels = np.asarray(y_train).reshape(-1)[: len(self.train_images)]
-            if len(labels) != len(self.train_images) or labels.min() < 0 or labels.max() > 9:
-                raise MNISTGANError(
-                    f"training labels must be one int 0..9 per image ({len(self.train_images)})"
-                )
-            self.train_labels = labels.astype(np.int32)
-        if self.config.num_classes and self.train_labels is None:
-            raise MNISTGANError(
-                f"preset {self.config.preset!r} is conditional: it needs the digit labels "
-                "(load_data(x_train, y_train))"
-            )
+        """Load the run's data (``config.data_path``, see :func:`load_dataset`; MNIST when
+        unset) or use ``x_train`` (an :class:`ImageDataset`, or images with ``y_train`` labels,
+        converted like a file's), and check it fits the run; returns the uint8 training images
+        (``config.limit`` applied).
+
+        A conditional preset takes its class count from the data (unless ``num_classes`` was
+        given) and needs labels of at least 2 classes; ``sfast`` never reads labels (it trains
+        on :meth:`prepare_clusters`' ids). Raises :class:`MNISTGANError` before any file of the
+        run is written.
+        """
+        if isinstance(x_train, ImageDataset):
+            data = x_train
+        elif x_train is None:
+            data = load_dataset(self.config.data_path, self.config.data_labels)
+        else:
+            data = from_arrays(x_train, y_train)
+        self.config = config_for_data(self.config, data, self._given)
+        self.dataset = data
+        self.train_images, self.train_labels = training_split(data, self.config)
         return self.train_images
 
     def build_model(self) -> MNISTGAN:
         """Build and compile the preset's :class:`MNISTGAN` (seeded)."""
         if self.config.threads:
-            set_cpu_threads(self.config.threads)
+            distribute.set_cpu_threads(self.config.threads)
         keras.utils.set_random_seed(self.seed)
         # Under a strategy: models, optimizers, metrics and the noise state made in its scope.
         self.strategy = distribute.make_strategy(self.config.strategy)
         distribute.check_global_batch(self.config.batch_size, self.strategy)
         with self.strategy.scope():
-            self.gan = build_gan(self.config, seed=self.seed)
+            card = None if self.dataset is None else self.dataset.card()
+            self.gan = build_gan(self.config, seed=self.seed, data=card)
         if distribute.replicas(self.strategy) > 1:
             for network in (self.gan.generator, self.gan.discriminator):
                 distribute.synchronize_batch_norm(network, self.config.sync_batch_norm)
@@ -160,40 +154,20 @@ class GANTrainer:
     def get_default_callbacks(self, sample_frequency: int | None = None) -> list[Any]:
         """Sample grids (every ``sample_frequency`` steps), per-epoch checkpoints, loss curves;
         with ``eval_every > 0`` also an :class:`~mnist_gan.evaluation.EvaluationCallback`
-        (``best_model.keras`` in ``output_dir``)."""
-        c = self.config
+        (``best_model.keras`` in ``output_dir``); with ``tensorboard`` its logger."""
         steps = None if self.train_images is None else self._steps_per_epoch()
-        self._grid_callback = SampleGridCallback(
-            self.output_dir / "generated_samples",
-            sample_frequency=c.sample_frequency if sample_frequency is None else sample_frequency,
-            every_epochs=c.sample_every_epochs,
-            seed=self.seed,
-        )
-        self._checkpoint_callback = CheckpointCallback(
-            self.output_dir / "checkpoints",
+        made = run_callbacks(
+            self.config,
+            self.output_dir,
+            self.seed,
             self.history,
             self._checkpoint_meta,
-            keep=c.keep_checkpoints,
-            steps_per_epoch=steps,
+            steps,
+            self.dataset,
+            sample_frequency,
         )
-        self._curve_callback = LossCurveCallback(self.output_dir / "loss_curves.png", self.history)
-        evaluation = []
-        if c.eval_every > 0:
-            # Before the checkpoint callback, so the eval_ metrics reach the saved history.
-            from mnist_gan.evaluation.callback import EvaluationCallback
-
-            evaluation = [EvaluationCallback(every_epochs=c.eval_every, output_dir=self.output_dir)]
-        if c.tensorboard:  # after the evaluation, whose eval_ metrics it logs too
-            from mnist_gan.training.tensorboard import TensorBoardImages, tensorboard_dir
-
-            evaluation.append(
-                TensorBoardImages(
-                    tensorboard_dir(self.output_dir, c.tensorboard),
-                    self._grid_callback.fixed_noise_images,
-                    sample_frequency=self._grid_callback.sample_frequency,
-                )
-            )
-        return [self._grid_callback, *evaluation, self._checkpoint_callback, self._curve_callback]
+        self._grid_callback, self._checkpoint_callback, self._curve_callback = made[1:]
+        return made[0]
 
     def train_seconds(self) -> float:
         """Training wall time of the whole run so far, resumed sessions included."""
@@ -216,22 +190,14 @@ class GANTrainer:
         ``keras.callbacks.History`` whose ``history`` covers the whole run (resumed epochs
         included). Logs one summary line, writes ``summary.json``.
 
-        Reliability: one trainer per ``output_dir`` (a second one gets :class:`MNISTGANError`
-        naming the first's process); SIGTERM/SIGHUP finish the current step, checkpoint it and
-        set :attr:`exit_status`; a non-finite loss stops training with an error and no
-        non-finite weights are saved.
+        One trainer per ``output_dir`` (a second gets :class:`MNISTGANError` naming the first);
+        SIGTERM/SIGHUP checkpoint the current step and set :attr:`exit_status`; a non-finite
+        loss stops with an error (or rolls back) and no non-finite weights are saved.
         """
-        if self.config.tensorboard:
-            from mnist_gan.training.tensorboard import require_tensorboard
-
-            require_tensorboard()  # before any file is touched
-        if self.config.init_from:
-            from mnist_gan.gan import pretrained
-
-            source = self.config.init_from
-            if not Path(source).exists() and not pretrained.is_shipped_name(source):
-                raise MNISTGANError(f"--init-from: {pretrained.missing_source_message(source)}")
-        self._check_output_dir()
+        check_run_inputs(self.config)  # before any file is touched
+        if self.train_images is None:
+            self.load_data()  # checked before any file of the run is written
+        check_writable(self.output_dir)
         extra = list(callbacks or [])
         if progress is not None or verbose is None:
             mode = resolve_progress(progress)
@@ -240,8 +206,10 @@ class GANTrainer:
             return self._train(extra, verbose, stop)
 
     def _train(self, callbacks: list[Any], verbose: int | str, stop: GracefulStop) -> Any:
-        self._resume(self._compatible_checkpoint())
+        self.resume(compatible_checkpoint(self.output_dir, self.config))
         write_text(self.output_dir / "config.json", self.config.to_json())
+        record = data_record(self.dataset, len(self.train_images))
+        write_text(self.output_dir / DATA_FILE, json.dumps(record, indent=1) + "\n")
         result = keras.callbacks.History()
         result.history = self.history
         if self.completed_epochs >= self.config.epochs:
@@ -260,7 +228,7 @@ class GANTrainer:
             budget = self._fit(self._plan(), [guard, *callbacks, StopOnSignal(stop)], verbose)
             if not guard.diverged or stop.requested:
                 break
-            self._roll_back(guard.diverged)  # or raise: the run stops with the message
+            roll_back(self, guard.diverged)  # or raise: the run stops with the message
         self._finish(first_epoch, first_step, time.perf_counter() - start, budget)
         if stop.requested:
             self.exit_status = stop.exit_status()
@@ -271,58 +239,7 @@ class GANTrainer:
             )
         return result
 
-    def _roll_back(self, diverged: dict[str, Any]) -> None:
-        """After a non-finite loss: raise (``on_divergence`` stop, or out of rollbacks), or
-        reload the newest good checkpoint with both learning rates lowered, logged in
-        ``history.json`` under ``rollbacks``."""
-        c = self.config
-        message = divergence_message(diverged, c.g_learning_rate, c.d_learning_rate)
-        done = list(self.history.get("rollbacks", []))
-        if c.on_divergence != "rollback":
-            raise MNISTGANError(message)
-        if len(done) >= c.max_rollbacks:
-            raise MNISTGANError(f"{message}\n({len(done)} rollbacks did not help)")
-        checkpoint = self._compatible_checkpoint()
-        if checkpoint is None:
-            raise MNISTGANError(f"{message}\n(no checkpoint to roll back to yet)")
-        self.config = dataclasses.replace(
-            c,
-            g_learning_rate=c.g_learning_rate * c.rollback_factor,
-            d_learning_rate=c.d_learning_rate * c.rollback_factor,
-        )
-        self.gan = None
-        self._resume(checkpoint)  # a fresh model with the lower rates, the checkpoint's weights
-        for optimizer, rate in (
-            (self.gan.g_optimizer, self.config.g_learning_rate),
-            (self.gan.d_optimizer, self.config.d_learning_rate),
-        ):
-            # The checkpoint restored the old rate; a decay schedule (Keras refuses to set it:
-            # TypeError) already took the lowered rates from the config.
-            with contextlib.suppress(TypeError):
-                optimizer.learning_rate = rate
-        record = {
-            **diverged,
-            "value": str(diverged.get("value")),
-            "resumed_from": str(checkpoint),
-            "g_learning_rate": self.config.g_learning_rate,
-            "d_learning_rate": self.config.d_learning_rate,
-        }
-        self.history["rollbacks"] = [*done, record]
-        write_text(self.output_dir / "history.json", json.dumps(self.history, indent=1))
-        log.warning(
-            "training diverged at step %s (%s = %s); rolled back to %s with learning rates "
-            "G %.3g / D %.3g (rollback %d of %d)",
-            diverged.get("step"),
-            diverged.get("loss"),
-            diverged.get("value"),
-            checkpoint,
-            self.config.g_learning_rate,
-            self.config.d_learning_rate,
-            len(done) + 1,
-            c.max_rollbacks,
-        )
-
-    def _resume(self, checkpoint: Path | None) -> None:
+    def resume(self, checkpoint: Path | None) -> None:
         """Load data and model; restore weights, position and history from ``checkpoint``."""
         if checkpoint is not None:
             self.seed = int(read_checkpoint_header(checkpoint)["meta"]["seed"])
@@ -334,8 +251,6 @@ class GANTrainer:
             self.prepare_clusters()
         if checkpoint is None:
             if self.config.init_from:
-                from mnist_gan.training.init_from import initialize_from
-
                 log.info(initialize_from(self.gan, self.config.init_from))
             return
         header = load_checkpoint(self.gan, checkpoint)
@@ -347,28 +262,7 @@ class GANTrainer:
         steps = f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else ""
         log.info("Resuming from %s (%d epochs%s done)", checkpoint, self.completed_epochs, steps)
         if self.config.init_from:
-            log.info(
-                "init_from %s not used: the run's own checkpoint wins (it already started from "
-                "those weights, or another --output-dir starts afresh)",
-                self.config.init_from,
-            )
-
-    def _plan(self) -> list[Phase]:
-        """The ``fit`` calls left: a run stopped mid-epoch first finishes that epoch (skipping
-        the batches it already saw), then trains the remaining epochs; the data order is the
-        same as in one go."""
-        c, steps = self.config, self._steps_per_epoch()
-        if steps % c.steps_per_execution:
-            raise MNISTGANError(
-                f"steps_per_execution={c.steps_per_execution} must divide the {steps} steps of "
-                "an epoch"
-            )
-        skip = min(self.steps_into_epoch, steps - 1)
-        done = self.completed_epochs
-        phases = [Phase(done, done + 1, skip)] if skip else []
-        if done + (1 if skip else 0) < c.epochs:
-            phases.append(Phase(done + (1 if skip else 0), c.epochs, 0))
-        return phases
+            log.info(unused_note(self.config.init_from))
 
     def _fit(
         self, phases: list[Phase], callbacks: list[Any], verbose: int | str
@@ -424,13 +318,7 @@ class GANTrainer:
         c = self.config
         self.completed_epochs = self._checkpoint_callback.completed_epochs
         self.steps_into_epoch = self._checkpoint_callback.step_in_epoch
-        if not all_finite(self.gan.weights):
-            raise MNISTGANError(
-                "training diverged: the weights are not finite; model.keras was not written "
-                "(the last checkpoint is the newest good state). Try lower learning rates."
-            )
-        with atomic_write(self.model_path) as tmp:
-            self.gan.save(tmp)
+        save_final_model(self.gan, self.model_path)
         trained_steps = self._global_step() - first_step
         grids = self._grid_callback.written
         latest = self._checkpoint_callback.latest
@@ -444,38 +332,13 @@ class GANTrainer:
             )
         self.files_written = [*grids, *others]
         expired = budget is not None and budget.expired
-        self.summary = {
-            "ended": "time budget" if expired else "done",
-            "epochs_done": self.completed_epochs,
-            "step_in_epoch": self.steps_into_epoch,
-            "steps_this_session": trained_steps,
-            "global_step": self._global_step(),
-            "session_seconds": round(wall, 3),
-            "train_seconds": round(self.train_seconds(), 3),
-            "images_per_second": round(trained_steps * c.batch_size / wall, 1),
-            "strategy": c.strategy,
-            "replicas": distribute.replicas(self.strategy),
-        }
+        position = (self.completed_epochs, self.steps_into_epoch, self._global_step())
+        self.summary = session_summary(
+            c, expired, position, trained_steps, wall, self.train_seconds(), self.strategy
+        )
         write_text(self.output_dir / "summary.json", json.dumps(self.summary, indent=1))
-        where = f"{self.completed_epochs} epoch(s)" + (
-            f" + {self.steps_into_epoch} steps" if self.steps_into_epoch else ""
-        )
-        stopped = (
-            f"Stopped at the {c.minutes:g}-minute budget after {where}; rerun to resume. "
-            if expired
-            else f"Done: {self.completed_epochs - first_epoch} epoch(s), "
-        )
-        log.info(
-            "%s%d steps in %s, %.0f images/s on %d replica(s); wrote %d grid(s) in %s, %s",
-            stopped,
-            trained_steps,
-            _format_seconds(wall),
-            self.summary["images_per_second"],
-            self.summary["replicas"],
-            len(grids),
-            self._grid_callback.output_dir,
-            ", ".join(str(path) for path in others),
-        )
+        folder = self._grid_callback.output_dir
+        log.info(summary_line(self.summary, c.minutes, first_epoch, grids, folder, others))
 
     def generate_samples(
         self, num_samples: int = 25, seed: int | None = None, labels: Any = None
@@ -491,44 +354,10 @@ class GANTrainer:
 
     def prepare_clusters(self) -> np.ndarray:
         """sfast: the cluster id of each training image, from the images alone (never the
-        labels), and the model's sampling frequencies from them.
-
-        The ids are cached in ``output_dir/clusters.npz`` with what they were made from (the
-        images' digest, k, PCA dimensions, seed), so a resumed run trains on the very same ids.
-        A cache made from the same images with other settings is re-clustered and its ids
-        matched to the old ones (:func:`mnist_gan.data.clusters.match_ids`).
-        """
+        labels; cached in the run folder: :func:`~mnist_gan.training.rundir.cached_cluster_ids`),
+        and the model's sampling frequencies from them."""
         c = self.config
-        digest = hashlib.sha256(np.ascontiguousarray(self.train_images).tobytes()).hexdigest()
-        key = {"k": c.clusters, "pca_dims": c.cluster_pca_dims, "seed": self.seed}
-        cache = self.output_dir / "clusters.npz"
-        old, made = None, {}
-        if cache.exists():
-            try:
-                with np.load(cache, allow_pickle=False) as saved:
-                    made = json.loads(str(saved["made_from"]))
-                    if made.get("digest") == digest:
-                        old = saved["ids"]
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-                # A damaged cache is rebuilt: the clustering is a function of images and seed.
-                log.warning("%s is unreadable (%s); clustering the images again", cache, err)
-        if old is not None and made == {**key, "digest": digest}:
-            ids = old
-        else:
-            start = time.perf_counter()
-            ids = clusters.cluster_ids(self.train_images, c.clusters, self.seed, c.cluster_pca_dims)
-            if old is not None and made.get("k") == c.clusters:
-                ids = clusters.match_ids(old, ids, c.clusters)
-            log.info(
-                "Clustered %d images into %d groups in %.1fs",
-                len(ids),
-                c.clusters,
-                time.perf_counter() - start,
-            )
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            with atomic_write(cache) as tmp, open(tmp, "wb") as handle:
-                np.savez(handle, ids=ids, made_from=json.dumps({**key, "digest": digest}))
-        self.cluster_ids = np.asarray(ids, np.int32)
+        self.cluster_ids = cached_cluster_ids(self.train_images, c, self.seed, self.output_dir)
         if self.gan is not None:
             self.gan.set_cluster_frequencies(
                 clusters.cluster_frequencies(self.cluster_ids, c.clusters)
@@ -543,7 +372,12 @@ class GANTrainer:
             return self.cluster_ids if self.cluster_ids is not None else self.prepare_clusters()
         return None
 
-    # ------------------------------------------------------------------ checks and files
+    def _plan(self) -> list[Phase]:
+        c = self.config
+        steps = self._steps_per_epoch()
+        done, into = self.completed_epochs, self.steps_into_epoch
+        return plan_phases(done, into, c.epochs, steps, c.steps_per_execution)
+
     def _steps_per_epoch(self) -> int:
         return steps_per_epoch(len(self.train_images), self.config.batch_size)
 
@@ -553,61 +387,10 @@ class GANTrainer:
     def _checkpoint_meta(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
+            "data": None if self.dataset is None else self.dataset.card(),
             "seed": self.seed,
             "train_seconds": round(self.train_seconds(), 3),
         }
-
-    def _check_output_dir(self) -> None:
-        try:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.output_dir, prefix=".write-test-"):
-                pass
-        except OSError as err:
-            raise MNISTGANError(
-                f"output folder {self.output_dir} is not writable ({err.strerror or err}); "
-                "choose another with --output-dir"
-            ) from None
-
-    def _compatible_checkpoint(self) -> Path | None:
-        """The newest readable checkpoint in ``output_dir``, if its networks match this run's.
-
-        An unreadable newer file (power loss, a full disk, a bad copy) is renamed aside to
-        ``*.unreadable`` with a warning, never deleted, and the one before it is used.
-        """
-        for _, latest in reversed(list_checkpoints(self.output_dir / "checkpoints")):
-            try:
-                header = read_checkpoint_header(latest)
-                break
-            except MNISTGANError as err:
-                aside = latest.with_name(latest.name + ".unreadable")
-                latest.rename(aside)
-                log.warning("%s; moved it to %s and resuming from the one before", err, aside)
-        else:
-            return None
-        saved = header["meta"]["config"]
-        mine = self.config.to_dict()
-        for key in NETWORK_SETTINGS:
-            if saved.get(key) != mine.get(key):
-                raise MNISTGANError(
-                    f"{self.output_dir} holds a run with {key}={saved.get(key)!r}, but this run "
-                    f"asks for {key}={mine.get(key)!r}. Use another --output-dir (the existing "
-                    "run is left untouched)."
-                )
-        return latest
-
-
-def set_cpu_threads(threads: int) -> None:
-    """Use ``threads`` threads inside each TensorFlow op and between ops.
-
-    Must run before TensorFlow executes its first op; later calls are ignored with a warning.
-    """
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        log.warning("threads=%d ignored: TensorFlow was already running", threads)
 
 
 def train_gan(epochs: int = 50, **kwargs: Any) -> GANTrainer:
@@ -615,8 +398,3 @@ def train_gan(epochs: int = 50, **kwargs: Any) -> GANTrainer:
     trainer = GANTrainer(epochs=epochs, **kwargs)
     trainer.train()
     return trainer
-
-
-def _format_seconds(seconds: float) -> str:
-    minutes, secs = divmod(seconds, 60)
-    return f"{int(minutes)}m{secs:04.1f}s" if minutes else f"{secs:.1f}s"
