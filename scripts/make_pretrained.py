@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help=f"preset folder (default: {SHIPPED}/NAME)")
     parser.add_argument("--dtype", default="float16", choices=("float16", "float32"))
     parser.add_argument("--force", action="store_true", help="replace an existing preset")
+    parser.add_argument(
+        "--ema-only",
+        action="store_true",
+        help="leave out the live generator (loading starts it from the EMA): a third smaller",
+    )
     args = parser.parse_args(argv)
     if (args.scores is None) == (not args.evaluate):
         parser.error("give exactly one of --scores FILE and --evaluate")
@@ -151,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             provenance=provenance,
             dtype=args.dtype,
             overwrite=args.force,
+            ema_only=args.ema_only,
         )
         # End to end: the folder as users open it gives the source model's samples.
         loaded = MNISTGAN.from_preset(out)

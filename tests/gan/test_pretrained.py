@@ -150,6 +150,26 @@ def test_round_trip_gives_the_same_config_and_samples(models, saved, tmp_path):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
+def test_an_ema_only_preset_is_smaller_and_starts_the_live_generator_from_the_ema(
+    models, saved, tmp_path
+):
+    gan = models["cfast"]
+    folder = gan.save_to_preset(tmp_path / "ema-only", ema_only=True)
+    with np.load(folder / "model.weights.npz") as archive:
+        assert not any(key.startswith("generator/") for key in archive.files)
+    full = (saved["cfast"] / "model.weights.npz").stat().st_size
+    assert (folder / "model.weights.npz").stat().st_size < 0.75 * full
+    loaded = MNISTGAN.from_preset(folder)
+    np.testing.assert_array_equal(
+        loaded.generate(16, seed=2, labels=3),
+        MNISTGAN.from_preset(saved["cfast"]).generate(16, seed=2, labels=3),
+    )  # the EMA, which samples, is stored whole
+    for live, ema in zip(loaded.generator.weights, loaded.ema_generator.weights, strict=True):
+        np.testing.assert_array_equal(live.numpy(), ema.numpy())
+    with pytest.raises(MNISTGANError, match="needs a model with an EMA generator"):
+        MNISTGAN(preset="mlp").save_to_preset(tmp_path / "mlp", ema_only=True)
+
+
 def test_saving_twice_needs_overwrite(models, saved):
     with pytest.raises(MNISTGANError, match="already holds a preset; pass overwrite=True"):
         models["fast"].save_to_preset(saved["fast"])

@@ -151,6 +151,7 @@ def save_preset(
     provenance: dict[str, Any] | None = None,
     dtype: str = "float16",
     overwrite: bool = False,
+    ema_only: bool = False,
 ) -> Path:
     """Write ``gan`` as a preset folder (config.json, metadata.json, model.weights.npz).
 
@@ -159,8 +160,10 @@ def save_preset(
     ``metrics`` of ``mnist-gan evaluate --json``) go into the metadata, and ``provenance``
     (JSON-ready: where the weights and scores came from) as it is. ``dtype`` float16
     halves the file; the samples of the saved weights are compared with ``gan``'s and a
-    difference beyond :data:`FLOAT16_MAX_ABS` raises (use float32 then). An existing preset in
-    ``directory`` is replaced only with ``overwrite``. Returns the folder.
+    difference beyond :data:`FLOAT16_MAX_ABS` raises (use float32 then). ``ema_only`` leaves
+    out the live generator of a model that samples from its EMA (a third smaller): loading
+    starts the live generator as a copy of the EMA, where fine-tuning would start anyway. An
+    existing preset in ``directory`` is replaced only with ``overwrite``. Returns the folder.
     """
     import keras
     import tensorflow as tf
@@ -174,7 +177,13 @@ def save_preset(
     if any((folder / f).exists() for f in PRESET_FILES) and not overwrite:
         raise MNISTGANError(f"{folder} already holds a preset; pass overwrite=True to replace it")
     arrays = network_weights(gan, dtype)
-    check = float16_check(gan, arrays) if dtype == "float16" else None
+    if ema_only:
+        if gan.ema_generator is None:
+            raise MNISTGANError("ema_only needs a model with an EMA generator")
+        arrays = {k: v for k, v in arrays.items() if not k.startswith("generator/")}
+    check = None
+    if dtype == "float16":
+        check = float16_check(gan, with_live_generator(arrays), live_generator=not ema_only)
     if check is not None and check["max_abs_pixel_diff"] > FLOAT16_MAX_ABS:
         raise MNISTGANError(
             f"float16 weights change this model's samples by up to "
@@ -223,6 +232,15 @@ def save_preset(
     return folder
 
 
+def with_live_generator(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` of a preset saved ``ema_only``, with the live generator's copied from the
+    EMA's; other arrays as they are."""
+    if any(k.startswith("generator/") for k in arrays):
+        return arrays
+    ema = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("ema/")}
+    return {**arrays, **{f"generator/{k}": v for k, v in ema.items() if k != "ema_updates"}}
+
+
 def _portable_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings without the paths of the machine the weights were trained on."""
     from mnist_gan.config import SETTINGS
@@ -231,11 +249,14 @@ def _portable_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: (SETTINGS[k].default if k in machine else v) for k, v in settings.items()}
 
 
-def float16_check(gan: MNISTGAN, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+def float16_check(
+    gan: MNISTGAN, arrays: dict[str, np.ndarray], live_generator: bool = True
+) -> dict[str, Any]:
     """How far samples with ``arrays`` (e.g. float16) are from samples with ``gan``'s own
-    weights: the same noise (and digits) through the sampling and the live generator. Both
-    copies compute in float32, so bfloat16 compute (``precision``) is not taken for storage
-    loss."""
+    weights: the same noise (and digits) through the sampling generator, and the live one
+    unless ``live_generator`` is False (an ``ema_only`` preset, whose live generator is the
+    EMA's copy). Both copies compute in float32, so bfloat16 compute (``precision``) is not
+    taken for storage loss."""
     import dataclasses
 
     from mnist_gan.data.images import to_uint8
@@ -246,7 +267,7 @@ def float16_check(gan: MNISTGAN, arrays: dict[str, np.ndarray]) -> dict[str, Any
     assign_network_weights(twin, arrays, "the float16 weights")
     gan = original
     worst, levels = 0.0, 0
-    for use_ema in {gan.ema_generator is not None, False}:
+    for use_ema in {gan.ema_generator is not None, not live_generator}:
         options = {"seed": CHECK_SEED, "use_ema": use_ema}
         a = gan.generate(CHECK_SAMPLES, **options)
         b = twin.generate(CHECK_SAMPLES, **options)
@@ -302,6 +323,7 @@ def read_preset(name_or_dir: str | os.PathLike[str]) -> PresetContents:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise MNISTGANError(f"{display(weights)} is unreadable ({err})") from None
+    arrays = with_live_generator(arrays)
     return PresetContents(config, metadata.get("data"), arrays, where, metadata)
 
 
