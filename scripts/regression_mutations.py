@@ -29,7 +29,7 @@ def mutations() -> dict[str, tuple[str, Callable[[], contextlib.AbstractContextM
     import numpy as np
     import tensorflow as tf
 
-    from mnist_gan.gan import losses, model, sampling
+    from mnist_gan.gan import losses, optimizers, sampling
     from mnist_gan.models import rng
 
     @contextlib.contextmanager
@@ -56,8 +56,8 @@ def mutations() -> dict[str, tuple[str, Callable[[], contextlib.AbstractContextM
         return stack
 
     def learning_rate():
-        make = model.make_optimizer
-        return patched(model, "make_optimizer", lambda lr, *rest: make(lr * 1.02, *rest))
+        make = optimizers.make_optimizer
+        return patched(optimizers, "make_optimizer", lambda lr, *rest: make(lr * 1.02, *rest))
 
     def loss():
         def smoothed(real, fake, kind="bce", reduction="sum", cross_entropy=None):
@@ -73,9 +73,9 @@ def mutations() -> dict[str, tuple[str, Callable[[], contextlib.AbstractContextM
         return patched(losses, "discriminator_loss", smoothed)
 
     def optimizer():
-        make = model.make_optimizer
+        make = optimizers.make_optimizer
         return patched(
-            model,
+            optimizers,
             "make_optimizer",
             lambda lr, rate, steps, beta_1, beta_2: make(lr, rate, steps, beta_1 + 0.05, beta_2),
         )

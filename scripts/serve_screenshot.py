@@ -18,6 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 
+# True once the walk's canvas holds a frame (any pixel that is not black or transparent).
+PAINTED = """(() => {
+  const canvas = document.getElementById('walk');
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  return data.some((value, i) => i % 4 !== 3 && value > 0);
+})()"""
+
+
 def main() -> int:
     """Take the screenshot; 0 when written."""
     from tests.serve.test_page import CHROMIUM, CHROMIUM_FLAGS, start_server, stop
@@ -41,10 +49,14 @@ def main() -> int:
             page.select_option("#label", args.label)
             page.wait_for_load_state("networkidle")
             page.fill("#count", "32")
-            page.press("#count", "Enter")
+            page.dispatch_event("#count", "change")
+            page.wait_for_function(
+                "document.getElementById('grid-caption').textContent.startsWith('32 image')"
+            )
             page.wait_for_load_state("networkidle")
             page.evaluate("document.getElementById('frame').value = 8")
             page.dispatch_event("#frame", "input")
+            page.wait_for_function(PAINTED)  # the walk's frame is drawn
             page.screenshot(path=str(args.out), full_page=True)
             browser.close()
     finally:

@@ -94,3 +94,12 @@ def test_lock_latency_times_acquire_and_release():
 
     result = time_lock(RunLock, calls=5)
     assert 0 < result["p50_ms"] <= result["p99_ms"]
+
+
+def test_step_ab_table_gives_medians_and_speed_ups_over_the_first_recipe():
+    from benchmarks.step_ab import markdown as ab_markdown
+
+    table = ab_markdown({"fast:resample=strided": [10.0, 12.0, 11.0], "fast": [5.0, 6.0, 5.5]})
+    rows = table.splitlines()[2:]
+    assert rows[0].endswith("| 11.0 | 1.00x |") and rows[1].endswith("| 5.5 | 2.00x |")
+    assert "10.0, 12.0, 11.0" in rows[0]

@@ -2,6 +2,7 @@
 what is skipped and counted, and the content-keyed cache."""
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -118,6 +119,25 @@ def test_the_cache_is_used_and_a_changed_file_invalidates_it(tmp_path, monkeypat
     changed = read_image_folder(root)
     assert len(decoded) == 9 and changed.key != first.key
     assert not np.array_equal(changed.images, first.images)
+
+
+def test_unchanged_files_are_not_read_again_and_a_young_or_changed_one_is(tmp_path, monkeypatch):
+    root = class_folders(tmp_path / "data")
+    files = sorted(p for p in root.rglob("*.png"))
+    for path in files:  # as a folder copied in an hour ago
+        os.utime(path, ns=(time.time_ns() - 3600 * 10**9,) * 2)
+    first = read_image_folder(root)
+    hashed = []
+    digest = imagefiles._digest
+    monkeypatch.setattr(imagefiles, "_digest", lambda path: hashed.append(path) or digest(path))
+    again = read_image_folder(root)
+    assert hashed == [] and again.key == first.key  # the stat index: no file read
+    write_image(files[0], value=250)  # changed now: other times, so hashed again
+    changed = read_image_folder(root)
+    assert len(hashed) == len(files) and changed.key != first.key
+    hashed.clear()
+    young = read_image_folder(root)  # the index was written right after that change: racy
+    assert len(hashed) == len(files) and young.key == changed.key
 
 
 def test_arrays_of_other_sizes_colour_and_ranges_are_converted():

@@ -135,7 +135,7 @@ def test_the_page_draws_the_chosen_digit_and_downloads_the_grid(tmp_path):
                 page.click("#download-png")
             saved = tmp_path / "grid.png"
             download.value.save_as(saved)
-            assert download.value.suggested_filename == "cfast-seed0.png"
+            assert download.value.suggested_filename == "cfast-seed0-3.png"
             _, probs = features_and_probs(grid_images(saved.read_bytes()))
             assert np.mean(probs.argmax(axis=1) == 3) >= 0.9
             page.set_viewport_size({"width": 375, "height": 740})  # a phone

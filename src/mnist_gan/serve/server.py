@@ -37,6 +37,7 @@ def run_server(sources: Sequence[str], host: str = "127.0.0.1", port: int = 8000
     from mnist_gan.serve.models import open_shelf
 
     check_port(host, port)
+    server_class = _server_class()
     shelf = open_shelf(sources)
     if host in ALL_INTERFACES:
         print(
@@ -52,6 +53,21 @@ def run_server(sources: Sequence[str], host: str = "127.0.0.1", port: int = 8000
     config = uvicorn.Config(
         create_app(shelf), host=host, port=port, log_level="warning", access_log=False
     )
-    uvicorn.Server(config).run()
+    server_class(config).run()
     print("Stopped.")
     return 0
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except that Ctrl-C or SIGTERM ends :func:`run_server` normally:
+        uvicorn (0.29+) raises the signal again once it has shut down, which would end the
+        process by it (exit 130/143, no "Stopped.") instead of returning 0."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return Server

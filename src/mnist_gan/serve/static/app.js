@@ -73,7 +73,8 @@ async function refresh() {
   grid.dataset.url = pngUrl;
   const label = current().conditional && $("label").value ? `, class ${$("label").value}` : "";
   $("grid-caption").textContent = `${n} image(s) from ${current().name}, seed ${seed}${label}`;
-  const stem = `${current().name}-seed${seed}`;
+  const chosen = current().conditional ? $("label").value : "";
+  const stem = `${current().name}-seed${seed}${chosen ? `-${chosen}` : ""}`; // as the server names it
   $("download-png").href = pngUrl;
   $("download-png").download = `${stem}.png`;
   $("download-npy").href = `api/sample?${query({ n, seed, format: "npy" })}`;
