@@ -102,7 +102,8 @@ IMAGES, BATCH, SAMPLE_SEED = 64, 32, 5
 
 def machine_key() -> str:
     """What decides the kernels: CPU model and vector width, core count, thread and oneDNN
-    settings. Two machines with the same key are expected to give the same bits."""
+    settings, and the TensorFlow release (its kernels and graph passes). Two machines with the
+    same key are expected to give the same bits."""
     model, flags = platform.processor(), ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -120,7 +121,8 @@ def machine_key() -> str:
         )
         if k in os.environ
     )
-    return f"{platform.machine()} | {model} | {flags} | {os.cpu_count()} cpus | {env}"
+    machine = f"{platform.machine()} | {model} | {flags} | {os.cpu_count()} cpus | {env}"
+    return f"{machine} | TF {tf.__version__}"
 
 
 @contextlib.contextmanager

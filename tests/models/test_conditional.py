@@ -57,7 +57,7 @@ def test_a_conditional_preset_refuses_data_without_labels(tmp_path):
     with pytest.raises(MNISTGANError, match="conditional: fit it on \\(images, labels\\)"):
         gan.fit(IMAGES[:8], batch_size=8, epochs=1, verbose=0)
     run = GANTrainer(preset="cgan", output_dir=tmp_path)
-    with pytest.raises(MNISTGANError, match="needs the digit labels"):
+    with pytest.raises(MNISTGANError, match="is conditional: it needs labelled data"):
         run.load_data(IMAGES)
 
 
