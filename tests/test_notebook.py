@@ -11,7 +11,9 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "training_demo.ip
 
 def test_training_demo_notebook_executes(tmp_path, tiny_npz, monkeypatch):
     monkeypatch.setenv("DEMO_EPOCHS", "1")
-    monkeypatch.setenv("DEMO_LIMIT", "80")
+    monkeypatch.setenv(
+        "DEMO_LIMIT", "100"
+    )  # one batch of the default preset, the least it trains on
     monkeypatch.setenv("DEMO_DATA", str(tiny_npz))
     monkeypatch.setenv("DEMO_OUTPUT_DIR", str(tmp_path / "demo"))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
