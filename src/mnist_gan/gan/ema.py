@@ -16,6 +16,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from mnist_gan.models.precision import without_bfloat16
+
 RAMPUP = 0.05  # the EMA's horizon is at most this fraction of the averaging steps so far
 
 
@@ -31,11 +33,8 @@ def make_ema_generator(generator: keras.Model) -> keras.Model:
 
 
 def _in_float32(layer: keras.layers.Layer) -> keras.layers.Layer:
-    config = layer.get_config()
-    policy = layer.dtype_policy
-    if policy.compute_dtype != policy.variable_dtype:  # mixed_bfloat16: compute as stored
-        config["dtype"] = policy.variable_dtype
-    return layer.__class__.from_config(config)
+    # The same rewrite that loads a bfloat16 model on a CPU without it, on one layer's config.
+    return layer.__class__.from_config(without_bfloat16(layer.get_config()))
 
 
 def ema_decay(updates: tf.Tensor, decay: float, start: int) -> tf.Tensor:
