@@ -174,7 +174,9 @@ def read_image_folder(folder: str | os.PathLike[str], use_cache: bool = True) ->
     """
     folder = Path(folder)
     files, class_names, notes = list_image_folder(folder)
-    stat_key, newest = _stat_key(folder, files)
+    skip = len(str(folder)) + 1  # each file by its path below the folder, and its class
+    entries = [f"{str(path)[skip:]}\0{label}" for path, label in files]
+    stat_key, newest = _stat_key(files, entries)
     if use_cache and stat_key is not None:
         key = _read_stat_index(stat_key, newest)
         cached = _read_cache(key) if key is not None else None
@@ -183,9 +185,8 @@ def read_image_folder(folder: str | os.PathLike[str], use_cache: bool = True) ->
     with ThreadPoolExecutor(WORKERS) as pool:
         digests = list(pool.map(_digest, (path for path, _ in files)))
     listing = hashlib.sha256()
-    skip = len(str(folder)) + 1
-    for (path, label), digest in zip(files, digests):
-        listing.update(f"{str(path)[skip:]}\0{label}\0{digest}\n".encode())
+    for entry, digest in zip(entries, digests):
+        listing.update(f"{entry}\0{digest}\n".encode())
     key = listing.hexdigest()
     cached = _read_cache(key) if use_cache else None
     if cached is not None:
@@ -219,17 +220,16 @@ def read_image_folder(folder: str | os.PathLike[str], use_cache: bool = True) ->
     return result
 
 
-def _stat_key(folder: Path, files: list[tuple[Path, int]]) -> tuple[str | None, int]:
-    """A hash of every file's path, class, size, modification and change times and inode, and
-    the newest modification time among them (None, 0 when a file cannot be stat'ed)."""
-    listing, newest, skip = hashlib.sha256(), 0, len(str(folder)) + 1
+def _stat_key(files: list[tuple[Path, int]], entries: list[str]) -> tuple[str | None, int]:
+    """A hash of every file's entry (path and class), size, modification and change times and
+    inode, and the newest modification time among them (None, 0 when one cannot be stat'ed)."""
+    listing, newest = hashlib.sha256(), 0
     try:
-        for path, label in files:
+        for (path, _), entry in zip(files, entries):
             st = os.stat(path)
             newest = max(newest, st.st_mtime_ns)
             times = f"{st.st_mtime_ns}\0{st.st_ctime_ns}"
-            entry = f"{str(path)[skip:]}\0{label}\0{st.st_size}\0{times}\0{st.st_ino}\n"
-            listing.update(entry.encode())
+            listing.update(f"{entry}\0{st.st_size}\0{times}\0{st.st_ino}\n".encode())
     except OSError:
         return None, 0
     return listing.hexdigest(), newest
